@@ -1,0 +1,211 @@
+#include "bus/consumer.h"
+
+#include <cstring>
+
+#include "bus/log.h"
+#include "bus/producer.h"
+
+namespace wallet_eventd::bus {
+namespace {
+
+using PartitionListPtr =
+    std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)>;
+
+PartitionListPtr new_list(size_t n) {
+  return PartitionListPtr(rd_kafka_topic_partition_list_new(static_cast<int>(n)),
+                          rd_kafka_topic_partition_list_destroy);
+}
+
+std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* parts) {
+  std::vector<TopicPartition> out;
+  for (int i = 0; parts != nullptr && i < parts->cnt; ++i)
+    out.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
+  return out;
+}
+
+}  // namespace
+
+std::string_view message_value(const rd_kafka_message_t* msg) {
+  return {static_cast<const char*>(msg->payload), msg->payload != nullptr ? msg->len : 0};
+}
+
+Record to_record(const rd_kafka_message_t* msg) {
+  Record r;
+  r.topic = rd_kafka_topic_name(msg->rkt);
+  r.partition = msg->partition;
+  r.offset = msg->offset;
+  if (msg->key != nullptr) r.key.assign(static_cast<const char*>(msg->key), msg->key_len);
+  r.value = std::string(message_value(msg));
+  rd_kafka_timestamp_type_t tstype;
+  r.timestamp_ms = rd_kafka_message_timestamp(msg, &tstype);
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      r.headers.push_back(
+          {name, value != nullptr ? std::string(static_cast<const char*>(value), size) : ""});
+    }
+  }
+  return r;
+}
+
+void Consumer::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  auto* self = static_cast<Consumer*>(opaque);
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts))
+        log_message(LogLevel::kError, kafka_error(e, "incremental_assign").message);
+    } else {
+      rd_kafka_assign(rk, parts);
+    }
+    if (self->options_.on_assign) self->options_.on_assign(to_vector(parts));
+  } else {
+    if (self->options_.on_revoke) self->options_.on_revoke(to_vector(parts));
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts))
+        log_message(LogLevel::kError, kafka_error(e, "incremental_unassign").message);
+    } else {
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+}
+
+int Consumer::stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  auto* self = static_cast<Consumer*>(opaque);
+  if (self->options_.on_statistics) self->options_.on_statistics(std::string_view(json, len));
+  return 0;  // librdkafka frees json
+}
+
+Result<std::unique_ptr<Consumer>> Consumer::create(Options options) {
+  Properties defaults = {
+      {"group.id", options.group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", options.from_beginning ? "earliest" : "latest"},
+      {"isolation.level", options.read_committed ? "read_committed" : "read_uncommitted"},
+      {"enable.partition.eof", "false"},
+  };
+  if (options.statistics_interval_ms > 0)
+    defaults["statistics.interval.ms"] = std::to_string(options.statistics_interval_ms);
+  auto conf = make_conf({&defaults, &options.properties});
+  if (!conf.ok()) return conf.error();
+  std::unique_ptr<Consumer> c(new Consumer());
+  c->options_ = std::move(options);
+  rd_kafka_conf_set_opaque(conf.value().get(), c.get());
+  rd_kafka_conf_set_rebalance_cb(conf.value().get(), &Consumer::rebalance_cb);
+  if (c->options_.statistics_interval_ms > 0)
+    rd_kafka_conf_set_stats_cb(conf.value().get(), &Consumer::stats_cb);
+  route_logs(conf.value().get());
+  char err[512];
+  c->rk_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.value().get(), err, sizeof err));
+  if (!c->rk_) return Error{Error::Code::kInvalidArgument, "consumer: " + std::string(err)};
+  conf.value().release();
+  rd_kafka_poll_set_consumer(c->rk_.get());
+  auto topics = new_list(c->options_.topics.size());
+  for (const auto& t : c->options_.topics)
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  if (rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk_.get(), topics.get()))
+    return kafka_error(e, "subscribe");
+  return c;
+}
+
+Consumer::~Consumer() { close(); }
+
+std::vector<MessagePtr> Consumer::poll_batch(size_t max, std::chrono::milliseconds timeout) {
+  std::vector<MessagePtr> out;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out.size() < max) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() < 0) left = std::chrono::milliseconds(0);
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), static_cast<int>(left.count()));
+    if (m == nullptr) {
+      if (left.count() == 0) break;
+      continue;
+    }
+    if (m->err) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        log_message(LogLevel::kWarn, std::string("consumer ") + options_.group_id + ": " +
+                                         rd_kafka_message_errstr(m));
+      }
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    out.emplace_back(m);
+  }
+  return out;
+}
+
+Status Consumer::commit(const OffsetMap& offsets) {
+  if (offsets.empty()) return Status::Ok();
+  auto list = new_list(offsets.size());
+  for (const auto& [tp, offset] : offsets)
+    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = offset;
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), 0);
+  if (err) return kafka_error(err, "commit of group " + options_.group_id);
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].err) {
+      return kafka_error(list->elems[i].err, "commit of " + std::string(list->elems[i].topic) +
+                                                 "[" + std::to_string(list->elems[i].partition) +
+                                                 "]");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<OffsetMap> Consumer::committed(std::chrono::milliseconds timeout) {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_resp_err_t e = rd_kafka_assignment(rk_.get(), &raw))
+    return kafka_error(e, "assignment");
+  PartitionListPtr list(raw, rd_kafka_topic_partition_list_destroy);
+  if (rd_kafka_resp_err_t e =
+          rd_kafka_committed(rk_.get(), list.get(), static_cast<int>(timeout.count())))
+    return kafka_error(e, "committed");
+  OffsetMap out;
+  for (int i = 0; i < list->cnt; ++i)
+    out[{list->elems[i].topic, list->elems[i].partition}] = list->elems[i].offset;
+  return out;
+}
+
+std::vector<TopicPartition> Consumer::assignment() {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  PartitionListPtr list(raw, rd_kafka_topic_partition_list_destroy);
+  return to_vector(list.get());
+}
+
+void Consumer::pause_all() {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  PartitionListPtr list(raw, rd_kafka_topic_partition_list_destroy);
+  rd_kafka_pause_partitions(rk_.get(), list.get());
+}
+
+void Consumer::resume_all() {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  PartitionListPtr list(raw, rd_kafka_topic_partition_list_destroy);
+  rd_kafka_resume_partitions(rk_.get(), list.get());
+}
+
+Status Consumer::seek(const TopicPartition& tp, int64_t offset) {
+  auto list = new_list(1);
+  rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = offset;
+  if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), list.get(), 5000))
+    return kafka_error(e, "seek");
+  return Status::Ok();
+}
+
+void Consumer::close() {
+  if (closed_ || !rk_) return;
+  closed_ = true;
+  rd_kafka_consumer_close(rk_.get());
+}
+
+}  // namespace wallet_eventd::bus

@@ -1,0 +1,83 @@
+// A Kafka group consumer for at-least-once processing: nothing is committed automatically;
+// the owner commits the offsets it has finished with.
+// Thread-safety: one thread at a time (rebalance and statistics hooks run on that thread
+// inside poll_batch, except on_stats, which librdkafka may call from poll too).
+#ifndef WALLET_EVENTD_BUS_CONSUMER_H_
+#define WALLET_EVENTD_BUS_CONSUMER_H_
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bus/kafka_conf.h"
+#include "wallet_eventd/client.h"
+
+namespace wallet_eventd::bus {
+
+using TopicPartition = std::pair<std::string, int32_t>;
+using OffsetMap = std::map<TopicPartition, int64_t>;  // next offset to read, per partition
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+
+// Copies a librdkafka message into a Record.
+Record to_record(const rd_kafka_message_t* msg);
+std::string_view message_value(const rd_kafka_message_t* msg);
+
+class Consumer {
+ public:
+  struct Options {
+    Properties properties;  // merged librdkafka properties (bootstrap.servers included)
+    std::string group_id;
+    std::vector<std::string> topics;
+    bool from_beginning = true;
+    bool read_committed = true;
+    // Called before partitions are taken away (rebalance or close): commit what is done.
+    std::function<void(const std::vector<TopicPartition>&)> on_revoke;
+    std::function<void(const std::vector<TopicPartition>&)> on_assign;
+    int statistics_interval_ms = 0;  // 0 = off
+    std::function<void(std::string_view json)> on_statistics;
+  };
+  static Result<std::unique_ptr<Consumer>> create(Options options);
+  ~Consumer();
+
+  // Up to `max` messages, waiting at most `timeout` for the first and then until the batch is
+  // full or the timeout passed. Errors that are not records are logged and skipped.
+  std::vector<MessagePtr> poll_batch(size_t max, std::chrono::milliseconds timeout);
+
+  // Commits the given next-offsets synchronously.
+  Status commit(const OffsetMap& offsets);
+  // Committed next-offsets of the current assignment (for tests and tools).
+  Result<OffsetMap> committed(std::chrono::milliseconds timeout);
+  // Pauses/resumes fetching on the whole assignment (keeps group membership alive while the
+  // owner waits, e.g. during retry backoff).
+  void pause_all();
+  void resume_all();
+  // Moves the fetch position of one partition (e.g. back to a record to redeliver).
+  Status seek(const TopicPartition& tp, int64_t offset);
+  std::vector<TopicPartition> assignment();
+  // Leaves the group; on_revoke runs first.
+  void close();
+  rd_kafka_t* handle() { return rk_.get(); }
+  const std::string& group_id() const { return options_.group_id; }
+
+ private:
+  Consumer() = default;
+  static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* parts, void* opaque);
+  static int stats_cb(rd_kafka_t* rk, char* json, size_t len, void* opaque);
+
+  Options options_;
+  KafkaPtr rk_;
+  bool closed_ = false;
+};
+
+}  // namespace wallet_eventd::bus
+
+#endif  // WALLET_EVENTD_BUS_CONSUMER_H_

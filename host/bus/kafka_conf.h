@@ -1,0 +1,39 @@
+// Building librdkafka configurations from property maps, with librdkafka's own error text.
+#ifndef WALLET_EVENTD_BUS_KAFKA_CONF_H_
+#define WALLET_EVENTD_BUS_KAFKA_CONF_H_
+
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "wallet_eventd/result.h"
+
+namespace wallet_eventd::bus {
+
+using Properties = std::map<std::string, std::string>;
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using KafkaPtr = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+
+// A new conf with every property set, later maps overriding earlier ones. Fails with
+// "<name>: <librdkafka's message>" on the first property librdkafka refuses.
+Result<ConfPtr> make_conf(std::initializer_list<const Properties*> layers);
+
+// Checks one property against a scratch conf; returns librdkafka's message on refusal.
+Status check_property(const std::string& name, const std::string& value);
+
+// librdkafka's logs go to the host's logger at a matching level.
+void route_logs(rd_kafka_conf_t* conf);
+
+}  // namespace wallet_eventd::bus
+
+#endif  // WALLET_EVENTD_BUS_KAFKA_CONF_H_

@@ -1,0 +1,163 @@
+#include "bus/producer.h"
+
+#include <future>
+
+#include "bus/log.h"
+
+namespace wallet_eventd::bus {
+
+Error kafka_error(rd_kafka_resp_err_t err, std::string_view context) {
+  Error::Code code = Error::Code::kBroker;
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+      code = Error::Code::kTimeout;
+      break;
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+      code = Error::Code::kUnavailable;
+      break;
+    default:
+      break;
+  }
+  std::string msg(context);
+  msg += ": ";
+  msg += rd_kafka_err2str(err);
+  return Error{code, msg};
+}
+
+Error kafka_error(rd_kafka_error_t* err, std::string_view context) {
+  Error e = kafka_error(rd_kafka_error_code(err), context);
+  e.message = std::string(context) + ": " + rd_kafka_error_string(err);
+  if (rd_kafka_error_txn_requires_abort(err)) e.code = Error::Code::kAborted;
+  rd_kafka_error_destroy(err);
+  return e;
+}
+
+namespace {
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
+  auto* cb = static_cast<Producer::Callback*>(msg->_private);
+  if (cb == nullptr) return;
+  Delivery d;
+  d.partition = msg->partition;
+  d.offset = msg->offset;
+  if (msg->err) {
+    d.status = kafka_error(msg->err, std::string("delivery to ") + rd_kafka_topic_name(msg->rkt));
+  }
+  (*cb)(d);
+  delete cb;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Producer>> Producer::create(Options options) {
+  Properties defaults = {{"acks", "all"},
+                         {"enable.idempotence", "true"},
+                         {"linger.ms", "5"},
+                         {"message.timeout.ms", std::to_string(options.timeout.count())}};
+  if (options.transactional_id) {
+    defaults["transactional.id"] = *options.transactional_id;
+    defaults["transaction.timeout.ms"] =
+        std::to_string(std::max<int64_t>(options.timeout.count(), 1000));
+  }
+  auto conf = make_conf({&defaults, &options.properties});
+  if (!conf.ok()) return conf.error();
+  rd_kafka_conf_set_dr_msg_cb(conf.value().get(), on_delivery);
+  route_logs(conf.value().get());
+  char err[512];
+  std::unique_ptr<Producer> p(new Producer());
+  p->timeout_ = options.timeout;
+  p->rk_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.value().get(), err, sizeof err));
+  if (!p->rk_) return Error{Error::Code::kInvalidArgument, "producer: " + std::string(err)};
+  conf.value().release();  // owned by rk now
+  if (options.transactional_id) {
+    if (rd_kafka_error_t* e =
+            rd_kafka_init_transactions(p->rk_.get(), static_cast<int>(options.timeout.count()))) {
+      return kafka_error(e, "init_transactions");
+    }
+  }
+  Producer* raw = p.get();
+  p->poller_ = std::thread([raw] {
+    while (!raw->stop_.load(std::memory_order_relaxed)) rd_kafka_poll(raw->rk_.get(), 100);
+  });
+  return p;
+}
+
+Producer::~Producer() {
+  if (rk_) rd_kafka_flush(rk_.get(), static_cast<int>(timeout_.count()));
+  stop_ = true;
+  if (poller_.joinable()) poller_.join();
+  if (rk_) {
+    // Fail what is left so that no callback is leaked.
+    rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(rk_.get(), 0);
+  }
+}
+
+Status Producer::produce(std::string_view topic, std::string_view key, std::string_view value,
+                         const std::vector<Header>& headers, Callback cb) {
+  auto* owned = new Callback(std::move(cb));
+  auto deadline = std::chrono::steady_clock::now() + timeout_;
+  while (true) {
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
+    for (const auto& h : headers)
+      rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                          static_cast<ssize_t>(h.value.size()));
+    std::string topic_s(topic);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(rk_.get(), RD_KAFKA_V_TOPIC(topic_s.c_str()),
+                          RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+                          RD_KAFKA_V_OPAQUE(owned), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
+    rd_kafka_headers_destroy(hdrs);  // not taken over on failure
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      continue;
+    }
+    delete owned;
+    return kafka_error(err, "produce to " + std::string(topic));
+  }
+}
+
+Delivery Producer::produce_sync(std::string_view topic, std::string_view key,
+                                std::string_view value, const std::vector<Header>& headers) {
+  auto promise = std::make_shared<std::promise<Delivery>>();
+  auto future = promise->get_future();
+  Status s =
+      produce(topic, key, value, headers, [promise](const Delivery& d) { promise->set_value(d); });
+  if (!s.ok()) return Delivery{s, -1, -1};
+  return future.get();  // librdkafka fails the message by message.timeout.ms at the latest
+}
+
+Status Producer::flush(std::chrono::milliseconds timeout) {
+  rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count()));
+  if (err) return kafka_error(err, "flush");
+  return Status::Ok();
+}
+
+Status Producer::begin_transaction() {
+  if (rd_kafka_error_t* e = rd_kafka_begin_transaction(rk_.get()))
+    return kafka_error(e, "begin_transaction");
+  return Status::Ok();
+}
+
+Status Producer::commit_transaction() {
+  if (rd_kafka_error_t* e =
+          rd_kafka_commit_transaction(rk_.get(), static_cast<int>(timeout_.count())))
+    return kafka_error(e, "commit_transaction");
+  return Status::Ok();
+}
+
+Status Producer::abort_transaction() {
+  if (rd_kafka_error_t* e =
+          rd_kafka_abort_transaction(rk_.get(), static_cast<int>(timeout_.count())))
+    return kafka_error(e, "abort_transaction");
+  return Status::Ok();
+}
+
+}  // namespace wallet_eventd::bus

@@ -1,0 +1,138 @@
+#include <future>
+
+#include "bus/client_common.h"
+#include "bus/producer.h"
+#include "wallet_eventd/client.h"
+
+namespace wallet_eventd {
+
+namespace bus {
+Properties base_properties(const ClientConfig& config) {
+  Properties p = {{"bootstrap.servers", config.bootstrap_servers}};
+  for (const auto& [k, v] : config.properties) p[k] = v;
+  return p;
+}
+}  // namespace bus
+
+std::string ClientConfig::topic_for(EventType type) const {
+  return topic_prefix + "." + std::string(topic_suffix(type));
+}
+
+const std::string* Record::header(std::string_view name) const {
+  for (const auto& h : headers)
+    if (h.key == name) return &h.value;
+  return nullptr;
+}
+
+std::vector<Header> event_headers(const WalletEvent& event) {
+  const EventMetadata& m = metadata_of(event);
+  return {{"event_type", std::string(event_type_name(type_of(event)))},
+          {"correlation_id", m.correlation_id},
+          {"wallet_id", m.wallet_id},
+          {"schema_version", m.schema_version}};
+}
+
+class Publisher::Impl {
+ public:
+  ClientConfig config;
+  std::unique_ptr<bus::Producer> producer;
+  bool in_transaction = false;
+};
+
+Publisher::Publisher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Publisher::~Publisher() = default;
+
+Result<std::unique_ptr<Publisher>> Publisher::create(const ClientConfig& config) {
+  bus::Producer::Options opts;
+  opts.properties = {{"acks", config.acks}, {"retries", std::to_string(config.retries)}};
+  for (const auto& [k, v] : bus::base_properties(config)) opts.properties[k] = v;
+  opts.transactional_id = config.transactional_id;
+  opts.timeout = config.timeout;
+  opts.name = "publisher";
+  auto producer = bus::Producer::create(std::move(opts));
+  if (!producer.ok()) return producer.error();
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->producer = std::move(producer).value();
+  return std::unique_ptr<Publisher>(new Publisher(std::move(impl)));
+}
+
+const ClientConfig& Publisher::config() const { return impl_->config; }
+
+Status Publisher::publish(const WalletEvent& event) {
+  return publish_json(event, encode_event(event));
+}
+
+Status Publisher::publish_json(const WalletEvent& event, std::string_view json) {
+  const std::string topic = impl_->config.topic_for(type_of(event));
+  return impl_->producer
+      ->produce_sync(topic, metadata_of(event).wallet_id, json, event_headers(event))
+      .status;
+}
+
+Status Publisher::publish_async(const WalletEvent& event, std::string json, Done done) {
+  if (json.empty()) json = encode_event(event);
+  const std::string topic = impl_->config.topic_for(type_of(event));
+  return impl_->producer->produce(topic, metadata_of(event).wallet_id, json, event_headers(event),
+                                  [done = std::move(done)](const bus::Delivery& d) {
+                                    if (done) done(d.status);
+                                  });
+}
+
+Status Publisher::flush(std::chrono::milliseconds timeout) {
+  return impl_->producer->flush(timeout);
+}
+
+Publisher::BatchResult Publisher::publish_batch(const std::vector<WalletEvent>& events) {
+  BatchResult result;
+  result.events.resize(events.size());
+  if (!impl_->config.transactional_id) {
+    std::vector<std::future<Status>> futures;
+    for (size_t i = 0; i < events.size(); ++i) {
+      auto promise = std::make_shared<std::promise<Status>>();
+      futures.push_back(promise->get_future());
+      Status s =
+          publish_async(events[i], {}, [promise](const Status& st) { promise->set_value(st); });
+      if (!s.ok()) promise->set_value(s);
+    }
+    for (size_t i = 0; i < futures.size(); ++i) {
+      result.events[i] = futures[i].get();
+      if (!result.events[i].ok() && result.status.ok()) result.status = result.events[i];
+    }
+    return result;
+  }
+  Status s = begin_transaction();
+  for (size_t i = 0; s.ok() && i < events.size(); ++i) s = publish_async(events[i], {}, nullptr);
+  if (s.ok()) s = commit_transaction();  // flushes, then commits
+  if (!s.ok()) {
+    if (impl_->in_transaction) {
+      Status aborted = abort_transaction();
+      (void)aborted;  // the first error is the one worth reporting
+    }
+    for (auto& e : result.events) e = s;
+    result.status = s;
+  }
+  return result;
+}
+
+Status Publisher::begin_transaction() {
+  if (!impl_->config.transactional_id)
+    return Error{Error::Code::kInvalidArgument, "transactions need a transactional_id"};
+  Status s = impl_->producer->begin_transaction();
+  impl_->in_transaction = s.ok();
+  return s;
+}
+
+Status Publisher::commit_transaction() {
+  Status s = impl_->producer->commit_transaction();
+  if (s.ok()) impl_->in_transaction = false;
+  return s;
+}
+
+Status Publisher::abort_transaction() {
+  Status s = impl_->producer->abort_transaction();
+  impl_->in_transaction = false;
+  return s;
+}
+
+}  // namespace wallet_eventd

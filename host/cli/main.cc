@@ -1,0 +1,92 @@
+// wallet-eventd: the daemon and its command line.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "config/config.h"
+
+int main(int argc, char** argv) {
+  using namespace wallet_eventd;
+  CLI::App app{
+      "wallet-eventd " WEP_VERSION
+      " -- the event bus host of an identity wallet: consumes the wallet's events from Kafka "
+      "and hands them to handler plugins loaded through a stable C ABI."};
+  app.set_version_flag("--version", "wallet-eventd " WEP_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  std::string config_path = "/etc/wallet-eventd/wallet-eventd.yaml";
+  auto add_config = [&](CLI::App* cmd) {
+    cmd->add_option("-c,--config", config_path, "YAML configuration file")->capture_default_str();
+  };
+
+  auto* run = app.add_subcommand("run", "Run the daemon until SIGINT/SIGTERM (SIGHUP reloads)");
+  add_config(run);
+  std::optional<double> duration;
+  run->add_option("--duration", duration, "Stop by itself after this many seconds");
+
+  auto* check = app.add_subcommand(
+      "check-config", "Validate the configuration and its plugins; exit 0 or 78 (EX_CONFIG)");
+  add_config(check);
+
+  auto* publish = app.add_subcommand(
+      "publish", "Publish NDJSON events (one per line), each validated, routed and confirmed");
+  add_config(publish);
+  std::string input = "-";
+  bool dry_run = false;
+  publish->add_option("input", input, "File of events, one JSON object per line; - = stdin")
+      ->capture_default_str();
+  publish->add_flag("--dry-run", dry_run,
+                    "Validate and print the topic and key of each line without connecting");
+
+  auto* tail = app.add_subcommand("tail", "Print events from the bus as JSON lines");
+  add_config(tail);
+  cli::TailOptions tail_opts;
+  tail->add_option("--type", tail_opts.types, "Only these event types (repeatable)");
+  tail->add_flag("--from-beginning", tail_opts.from_beginning,
+                 "Start at the oldest retained event instead of new ones");
+  tail->add_flag("--records", tail_opts.records,
+                 "Print {topic, partition, offset, key, headers, event} per line");
+  tail->add_option("--max", tail_opts.max_events, "Exit after this many events");
+  tail->add_option("--idle-timeout", tail_opts.idle_timeout_s,
+                   "Exit after this many seconds without an event");
+
+  auto* plugins = app.add_subcommand("plugins", "Inspect handler plugins");
+  plugins->require_subcommand(1);
+  auto* list = plugins->add_subcommand("list", "List the plugin instances of the configuration");
+  add_config(list);
+  auto* inspect = plugins->add_subcommand(
+      "inspect", "Show a plugin library's descriptor: ABI, subscriptions, config keys");
+  std::string plugin_file;
+  inspect->add_option("file", plugin_file, "Plugin shared library (.so) or built-in name")
+      ->required();
+
+  auto* audit = app.add_subcommand("audit", "Audit log tools");
+  audit->require_subcommand(1);
+  auto* verify = audit->add_subcommand(
+      "verify", "Check the audit log's hash chain; exit 0 only for an intact log");
+  std::string audit_dir, audit_prefix = "audit";
+  verify->add_option("dir", audit_dir, "Audit log directory")->required();
+  verify->add_option("--prefix", audit_prefix, "File name prefix")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return cli::kExitUsage;
+  }
+
+  if (*run) return cli::run(config_path, duration);
+  if (*check) return cli::check_config(config_path);
+  if (*publish) return cli::publish(config_path, input, dry_run);
+  if (*tail) return cli::tail(config_path, tail_opts);
+  if (*list) return cli::plugins_list(config_path);
+  if (*inspect) return cli::plugins_inspect(plugin_file);
+  if (*verify) return cli::audit_verify(audit_dir, audit_prefix);
+  return cli::kExitUsage;
+}

@@ -1,0 +1,49 @@
+// The demo: publishes realistic wallet flows for a few wallets onto the bus the daemon runs,
+// and plays a local issuer that answers OpenID4VCI notification requests, so that
+// `wallet-eventd run --config config/demo.yaml` shows every handler at work.
+#ifndef WALLET_EVENTD_DEMO_DEMO_FLOW_H_
+#define WALLET_EVENTD_DEMO_DEMO_FLOW_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "wallet_eventd/client.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace wallet_eventd::demo {
+
+// One round of the demo for one wallet: an issuance (offer, issued, acknowledged, stored), a
+// presentation verified valid and one invalid (with a reused nonce), a key rotation and a
+// credential deletion. `issuer` is the credential issuer URL the events name.
+std::vector<WalletEvent> wallet_flow(const std::string& wallet_id, int round,
+                                     const std::string& issuer);
+
+class DemoFlow {
+ public:
+  static Result<std::unique_ptr<DemoFlow>> start(const config::Config& config,
+                                                 const std::string& bootstrap);
+  ~DemoFlow();  // stops the generator and the issuer endpoint
+
+ private:
+  DemoFlow() = default;
+  void loop();
+
+  config::Config config_;
+  std::unique_ptr<Publisher> publisher_;
+  std::unique_ptr<httplib::Server> issuer_;
+  std::thread issuer_thread_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::string issuer_url_;
+};
+
+}  // namespace wallet_eventd::demo
+
+#endif  // WALLET_EVENTD_DEMO_DEMO_FLOW_H_

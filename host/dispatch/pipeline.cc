@@ -1,0 +1,493 @@
+#include "dispatch/pipeline.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "wallet_eventd/log.h"
+
+namespace wallet_eventd::dispatch {
+
+std::string_view to_string(PipelineState state) {
+  switch (state) {
+    case PipelineState::kStarting:
+      return "starting";
+    case PipelineState::kRunning:
+      return "running";
+    case PipelineState::kStuck:
+      return "stuck in handler";
+    case PipelineState::kStopped:
+      return "stopped";
+    case PipelineState::kFailed:
+      return "failed";
+  }
+  return "?";
+}
+
+// The records of one poll and what became of them. Shared with a handler call that may outlive
+// its deadline, so that the views the plugin holds stay valid until it returns.
+struct Pipeline::Batch {
+  std::vector<bus::MessagePtr> msgs;
+  std::vector<std::optional<WalletEvent>> decoded;
+  std::vector<std::string> timestamps;  // normalised RFC 3339 per decoded event
+  std::vector<std::vector<wep_header>> headers;
+  std::vector<uint32_t> attempts;  // deliveries made so far
+};
+
+namespace {
+
+constexpr size_t kMessageCapacity = 1024;
+
+std::string_view value_of(const rd_kafka_message_t* m) { return bus::message_value(m); }
+
+wep_str str(std::string_view s) { return {s.data(), s.size()}; }
+
+// One call of handle_batch: the views and result slots it was given.
+struct Call {
+  std::shared_ptr<void> keep_alive;  // the Batch whose bytes the views point into
+  std::vector<wep_event> events;
+  std::vector<wep_event_result> results;
+  std::vector<char> messages;
+  std::vector<const wep_event*> event_ptrs;
+  std::vector<wep_event_result*> result_ptrs;
+  wep_batch batch{};
+  int32_t rc = WEP_OK;
+  char err[kMessageCapacity] = {0};
+};
+
+}  // namespace
+
+// Runs handle_batch on a worker thread so that a plugin that blocks past its deadline does not
+// block the pipeline's bookkeeping; the pipeline waits for the worker before the next call, so
+// a non-thread-safe plugin is never entered twice.
+class HandlerRunner {
+ public:
+  explicit HandlerRunner(plugins::PluginInstance* instance) : instance_(instance) {
+    worker_ = std::thread([this] { loop(); });
+  }
+  ~HandlerRunner() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+  // Waits until no call is running (or `stop`); true when idle.
+  bool wait_idle(const std::atomic<bool>& stop) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (job_ != nullptr) {
+      if (stop.load()) return false;
+      done_cv_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    return true;
+  }
+  // Starts the call and waits up to `timeout`; true when it returned in time.
+  bool run(std::shared_ptr<Call> call, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    job_ = call;
+    cv_.notify_all();
+    return done_cv_.wait_for(lock, timeout, [&] { return job_ == nullptr; });
+  }
+  bool busy() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return job_ != nullptr;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return quit_ || job_ != nullptr; });
+      if (job_ == nullptr) return;  // quit with nothing to do
+      std::shared_ptr<Call> call = job_;
+      lock.unlock();
+      call->rc = instance_->handle_batch(&call->batch, call->err, sizeof call->err);
+      lock.lock();
+      job_ = nullptr;
+      done_cv_.notify_all();
+      if (quit_) return;
+    }
+  }
+
+  plugins::PluginInstance* instance_;
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  std::shared_ptr<Call> job_;
+  bool quit_ = false;
+  std::thread worker_;
+};
+
+Pipeline::Pipeline(PipelineOptions options, plugins::PluginInstance* instance, bus::DlqWriter* dlq,
+                   admin::MetricsRegistry* metrics)
+    : options_(std::move(options)), instance_(instance), dlq_(dlq), metrics_(metrics) {
+  if (metrics_ != nullptr) {
+    auto& events = metrics_->counter("wallet_eventd_handler_events_total",
+                                     "Events handed to a handler instance, by result.",
+                                     {"instance", "result"});
+    handled_done_ = events.counter({options_.name, "done"});
+    handled_retry_ = events.counter({options_.name, "retry"});
+    handled_failed_ = events.counter({options_.name, "failed"});
+    dead_lettered_ = metrics_
+                         ->counter("wallet_eventd_dead_lettered_total",
+                                   "Records written to the dead-letter topic.", {"instance"})
+                         .counter({options_.name});
+    skipped_ =
+        metrics_
+            ->counter("wallet_eventd_records_skipped_total",
+                      "Records an instance did not handle (other types, invalid).", {"instance"})
+            .counter({options_.name});
+    batch_seconds_ = metrics_
+                         ->histogram("wallet_eventd_batch_duration_seconds",
+                                     "Time a handler instance took for one batch.", {"instance"})
+                         .histogram({options_.name});
+    lag_ = &metrics_->gauge("wallet_eventd_consumer_lag",
+                            "Records behind the partition end, per instance (librdkafka).",
+                            {"instance", "topic", "partition"});
+    invalid_ = &metrics_->counter("wallet_eventd_invalid_records_total",
+                                  "Records that failed decoding, by reason.", {"reason"});
+    by_type_ = &metrics_->counter("wallet_eventd_records_total", "Valid events consumed, by type.",
+                                  {"event_type"});
+  }
+}
+
+Pipeline::~Pipeline() {
+  request_stop();
+  join();
+}
+
+Status Pipeline::start() {
+  bus::Consumer::Options copts;
+  copts.properties = options_.consumer_properties;
+  copts.group_id = options_.group_id;
+  copts.topics = options_.topics;
+  copts.from_beginning = options_.from_beginning;
+  copts.read_committed = true;
+  copts.on_revoke = [this](const std::vector<bus::TopicPartition>& parts) { on_revoke(parts); };
+  copts.statistics_interval_ms = metrics_ != nullptr ? 5000 : 0;
+  copts.on_statistics = [this](std::string_view json) { on_statistics(json); };
+  auto consumer = bus::Consumer::create(std::move(copts));
+  if (!consumer.ok()) {
+    state_ = PipelineState::kFailed;
+    return Error{consumer.error().code,
+                 "pipeline " + options_.name + ": " + consumer.error().message};
+  }
+  consumer_ = std::move(consumer).value();
+  if (instance_ != nullptr) runner_ = std::make_unique<HandlerRunner>(instance_);
+  last_commit_ = std::chrono::steady_clock::now();
+  state_ = PipelineState::kRunning;
+  thread_ = std::thread([this] { run(); });
+  return Status::Ok();
+}
+
+void Pipeline::request_stop() {
+  stop_ = true;
+  wait_cv_.notify_all();
+}
+
+void Pipeline::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string Pipeline::status_text() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  std::string s(to_string(state_.load()));
+  if (!last_error_.empty()) s += " (last error: " + last_error_ + ")";
+  return s;
+}
+
+void Pipeline::run() {
+  while (!stop_.load()) {
+    auto shared = std::make_shared<Batch>();
+    shared->msgs = consumer_->poll_batch(options_.batch_size, options_.batch_timeout);
+    if (!shared->msgs.empty()) {
+      process(shared);
+    }
+    commit(false);
+  }
+  commit(true);
+  consumer_->close();
+  state_ = PipelineState::kStopped;
+}
+
+void Pipeline::process(const std::shared_ptr<Batch>& shared) {
+  Batch& batch = *shared;
+  const size_t n = batch.msgs.size();
+  batch.decoded.resize(n);
+  batch.timestamps.resize(n);
+  batch.headers.resize(n);
+  batch.attempts.assign(n, 0);
+  std::vector<size_t> wanted;
+  // Per partition: the first offset that is not resolved yet (if any) caps what is committed.
+  for (size_t i = 0; i < n; ++i) {
+    const rd_kafka_message_t* m = batch.msgs[i].get();
+    auto decoded = decode_event(value_of(m), options_.limits);
+    if (!decoded.ok()) {
+      const DecodeError& e = decoded.error();
+      if (instance_ == nullptr) {
+        std::string code(decode_error_code_name(e.code));
+        if (invalid_ != nullptr) invalid_->inc({code});
+        log_message(LogLevel::kWarn, std::string("invalid record ") + rd_kafka_topic_name(m->rkt) +
+                                         "[" + std::to_string(m->partition) + "]@" +
+                                         std::to_string(m->offset) + ": " + e.message());
+        if (!dead_letter(m, "decode", code, e.message(), 1)) return;
+      } else if (skipped_ != nullptr) {
+        skipped_->inc();  // the validator dead-letters it
+      }
+      continue;
+    }
+    EventType t = type_of(decoded.value());
+    if (instance_ == nullptr) {
+      if (by_type_ != nullptr) by_type_->inc({event_type_name(t)});
+      continue;
+    }
+    if ((options_.type_mask & WEP_EVENT_BIT(static_cast<int32_t>(t))) == 0) {
+      if (skipped_ != nullptr) skipped_->inc();
+      continue;
+    }
+    batch.decoded[i] = std::move(decoded).value();
+    wanted.push_back(i);
+  }
+  if (!wanted.empty() && !dispatch(shared, wanted)) return;  // stopped: nothing recorded
+  for (size_t i = 0; i < n; ++i) {
+    const rd_kafka_message_t* m = batch.msgs[i].get();
+    int64_t& next = done_[{rd_kafka_topic_name(m->rkt), m->partition}];
+    next = std::max(next, m->offset + 1);
+  }
+}
+
+bool Pipeline::dispatch(const std::shared_ptr<Batch>& shared, std::vector<size_t> pending) {
+  Batch& batch = *shared;
+  const auto& retry = options_.retry;
+  uint32_t attempt = 1;
+  while (!pending.empty()) {
+    if (!runner_->wait_idle(stop_)) return false;
+    state_ = PipelineState::kRunning;
+    auto call = std::make_shared<Call>();
+    call->keep_alive = shared;  // the plugin's views point into it
+    const size_t k = pending.size();
+    call->events.resize(k);
+    call->results.resize(k);
+    call->messages.assign(k * kMessageCapacity, '\0');
+    for (size_t j = 0; j < k; ++j) {
+      const size_t i = pending[j];
+      const rd_kafka_message_t* m = batch.msgs[i].get();
+      const WalletEvent& ev = *batch.decoded[i];
+      const EventMetadata& md = metadata_of(ev);
+      if (batch.timestamps[i].empty()) {
+        batch.timestamps[i] = format_timestamp(md.timestamp);
+        rd_kafka_headers_t* hdrs = nullptr;
+        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          const char* name;
+          const void* value;
+          size_t size;
+          for (size_t h = 0;
+               rd_kafka_header_get_all(hdrs, h, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+               ++h) {
+            batch.headers[i].push_back(
+                {str(name), {static_cast<const char*>(value), value != nullptr ? size : 0}});
+          }
+        }
+      }
+      batch.attempts[i] = attempt;
+      wep_event& e = call->events[j];
+      e.struct_size = sizeof(wep_event);
+      e.event_type = static_cast<int32_t>(type_of(ev));
+      e.event_type_name = str(event_type_name(type_of(ev)));
+      e.event_id = str(md.event_id);
+      e.timestamp = str(batch.timestamps[i]);
+      e.timestamp_unix_ns = md.timestamp.time_since_epoch().count();
+      e.correlation_id = str(md.correlation_id);
+      e.wallet_id = str(md.wallet_id);
+      e.schema_version = str(md.schema_version);
+      e.raw_json = str(value_of(m));
+      e.topic = str(rd_kafka_topic_name(m->rkt));
+      e.partition = m->partition;
+      e.offset = m->offset;
+      e.key = {static_cast<const char*>(m->key), m->key != nullptr ? m->key_len : 0};
+      e.headers = batch.headers[i].data();
+      e.header_count = batch.headers[i].size();
+      e.delivery_attempt = attempt;
+      call->results[j] = {sizeof(wep_event_result), WEP_RESULT_UNSET, 0,
+                          call->messages.data() + j * kMessageCapacity, kMessageCapacity};
+    }
+    for (size_t j = 0; j < k; ++j) {
+      call->event_ptrs.push_back(&call->events[j]);
+      call->result_ptrs.push_back(&call->results[j]);
+    }
+    const auto started = std::chrono::steady_clock::now();
+    call->batch = {sizeof(wep_batch), call->event_ptrs.data(), call->result_ptrs.data(), k,
+                   plugins::monotonic_ns() +
+                       static_cast<uint64_t>(options_.handler_timeout.count()) * 1000000ull};
+    const bool in_time = runner_->run(call, options_.handler_timeout);
+    if (batch_seconds_ != nullptr)
+      batch_seconds_->observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+
+    std::vector<size_t> again;
+    uint32_t retry_after_ms = 0;
+    for (size_t j = 0; j < k; ++j) {
+      const size_t i = pending[j];
+      const rd_kafka_message_t* m = batch.msgs[i].get();
+      int32_t code;
+      std::string message;
+      if (!in_time) {
+        code = WEP_RESULT_FAILED;
+        message = "handler did not return within " +
+                  std::to_string(options_.handler_timeout.count()) + " ms (handler_timeout_ms)";
+      } else if (call->rc != WEP_OK) {
+        code = WEP_RESULT_RETRY;
+        message = "handle_batch failed (code " + std::to_string(call->rc) + "): " + call->err;
+      } else {
+        code = call->results[j].code;
+        message.assign(call->results[j].message,
+                       strnlen(call->results[j].message, kMessageCapacity));
+        if (code == WEP_RESULT_RETRY)
+          retry_after_ms = std::max(retry_after_ms, call->results[j].retry_after_ms);
+      }
+      switch (code) {
+        case WEP_RESULT_DONE:
+          if (handled_done_ != nullptr) handled_done_->inc();
+          break;
+        case WEP_RESULT_RETRY:
+          if (handled_retry_ != nullptr) handled_retry_->inc();
+          if (attempt < retry.max_attempts) {
+            again.push_back(i);
+          } else if (!dead_letter(
+                         m, "handler", "retries_exhausted",
+                         "gave up after " + std::to_string(attempt) + " attempts: " + message,
+                         attempt)) {
+            return false;
+          }
+          break;
+        default: {
+          if (handled_failed_ != nullptr) handled_failed_->inc();
+          std::string why =
+              code == WEP_RESULT_FAILED
+                  ? message
+                  : "handler left no result for the event (code " + std::to_string(code) + ")";
+          if (why.empty()) why = "handler reported failure without a message";
+          if (!dead_letter(m, "handler", in_time ? "failed" : "handler_timeout", why, attempt))
+            return false;
+        }
+      }
+    }
+    if (!in_time) {
+      state_ = PipelineState::kStuck;
+      std::lock_guard<std::mutex> lock(error_mu_);
+      last_error_ = "handler exceeded handler_timeout_ms";
+    }
+    pending = std::move(again);
+    if (!pending.empty()) {
+      double backoff = retry.initial_backoff_ms * std::pow(retry.multiplier, attempt - 1);
+      backoff = std::min<double>(backoff, retry.max_backoff_ms);
+      backoff = std::max<double>(backoff, retry_after_ms);
+      if (!wait(std::chrono::milliseconds(static_cast<int64_t>(backoff)))) return false;
+      ++attempt;
+    }
+  }
+  return true;
+}
+
+bool Pipeline::dead_letter(const rd_kafka_message_t* m, const std::string& stage,
+                           const std::string& code, const std::string& error, uint32_t attempts) {
+  bus::DeadLetter letter;
+  letter.topic = rd_kafka_topic_name(m->rkt);
+  letter.partition = m->partition;
+  letter.offset = m->offset;
+  letter.key = {static_cast<const char*>(m->key), m->key != nullptr ? m->key_len : 0};
+  letter.value = value_of(m);
+  Record original = bus::to_record(m);
+  letter.headers = std::move(original.headers);
+  letter.stage = stage;
+  letter.error_code = code;
+  letter.error = error;
+  letter.instance = instance_ != nullptr ? options_.name : "";
+  letter.attempts = attempts;
+  std::chrono::milliseconds backoff(200);
+  while (true) {
+    Status s = dlq_->write(letter);
+    if (s.ok()) {
+      if (dead_lettered_ != nullptr) dead_lettered_->inc();
+      log_message(LogLevel::kWarn,
+                  "[" + options_.name + "] dead-lettered " + std::string(letter.topic) + "[" +
+                      std::to_string(letter.partition) + "]@" + std::to_string(letter.offset) +
+                      " (" + stage + ", " + code + "): " + error);
+      return true;
+    }
+    {
+      std::lock_guard<std::mutex> lock(error_mu_);
+      last_error_ = "DLQ write failed: " + s.message();
+    }
+    log_message(LogLevel::kError,
+                "[" + options_.name + "] DLQ write failed, will retry: " + s.message());
+    if (!wait(backoff)) return false;
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(10000));
+  }
+}
+
+bool Pipeline::wait(std::chrono::milliseconds d) {
+  consumer_->pause_all();
+  auto deadline = std::chrono::steady_clock::now() + d;
+  while (!stop_.load() && std::chrono::steady_clock::now() < deadline) {
+    // Serve the group protocol (heartbeats, rebalances) while paused; nothing is fetched.
+    auto msgs = consumer_->poll_batch(1, std::chrono::milliseconds(0));
+    (void)msgs;  // paused: nothing arrives
+    std::unique_lock<std::mutex> lock(wait_mu_);
+    wait_cv_.wait_for(
+        lock, std::min<std::chrono::steady_clock::duration>(
+                  std::chrono::milliseconds(100), deadline - std::chrono::steady_clock::now()));
+  }
+  consumer_->resume_all();
+  return !stop_.load();
+}
+
+void Pipeline::commit(bool force) {
+  auto now = std::chrono::steady_clock::now();
+  if (done_.empty() || (!force && now - last_commit_ < options_.commit_interval)) return;
+  last_commit_ = now;
+  if (instance_ != nullptr) {
+    Status f = instance_->flush();
+    if (!f.ok()) {
+      std::lock_guard<std::mutex> lock(error_mu_);
+      last_error_ = f.message();
+      log_message(LogLevel::kError,
+                  "[" + options_.name + "] " + f.message() + "; offsets not committed");
+      return;
+    }
+  }
+  Status s = consumer_->commit(done_);
+  if (s.ok()) {
+    done_.clear();
+  } else {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    last_error_ = s.message();
+    log_message(LogLevel::kWarn, "[" + options_.name + "] " + s.message());
+  }
+}
+
+void Pipeline::on_revoke(const std::vector<bus::TopicPartition>& parts) {
+  commit(true);
+  // Whatever could not be committed now belongs to the next owner, who redelivers it.
+  for (const auto& tp : parts) done_.erase(tp);
+  if (lag_ != nullptr)
+    for (const auto& tp : parts) lag_->set({options_.name, tp.first, std::to_string(tp.second)}, 0);
+}
+
+void Pipeline::on_statistics(std::string_view json) {
+  if (lag_ == nullptr) return;
+  auto doc = nlohmann::json::parse(json, nullptr, false);
+  if (!doc.is_object() || !doc.contains("topics")) return;
+  for (const auto& [topic, t] : doc["topics"].items()) {
+    if (!t.contains("partitions")) continue;
+    for (const auto& [partition, p] : t["partitions"].items()) {
+      if (partition == "-1" || !p.value("fetch_state", std::string()).size()) continue;
+      if (p.value("fetch_state", std::string()) == "none") continue;
+      int64_t lag = p.value("consumer_lag", int64_t{-1});
+      if (lag >= 0) lag_->set({options_.name, topic, partition}, static_cast<double>(lag));
+    }
+  }
+}
+
+}  // namespace wallet_eventd::dispatch

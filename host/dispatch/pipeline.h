@@ -1,0 +1,114 @@
+// One consumer pipeline: its own consumer group reads the wallet topics, decodes every record,
+// and hands batches of the event types it wants to one plugin instance, with retries, a
+// handler deadline and dead-lettering. Offsets are committed only past records that are done
+// or dead-lettered, after the instance's flush hook said they are durable.
+//
+// A pipeline without an instance is the validator: it dead-letters records that do not
+// decode (once, for all instances; instance pipelines skip them) and counts the rest.
+//
+// Thread-safety: start/request_stop/join/state may be called from any thread; everything else
+// runs on the pipeline's own thread.
+#ifndef WALLET_EVENTD_DISPATCH_PIPELINE_H_
+#define WALLET_EVENTD_DISPATCH_PIPELINE_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "admin/metrics_registry.h"
+#include "bus/consumer.h"
+#include "bus/dlq.h"
+#include "config/config.h"
+#include "plugins/plugin_instance.h"
+#include "wallet_eventd/events.h"
+
+namespace wallet_eventd::dispatch {
+
+struct PipelineOptions {
+  std::string name;  // instance name, or "validator"
+  std::string group_id;
+  std::vector<std::string> topics;
+  bus::Properties consumer_properties;  // bootstrap.servers and passthrough properties
+  bool from_beginning = true;
+  size_t batch_size = 64;
+  std::chrono::milliseconds batch_timeout{50};
+  std::chrono::milliseconds handler_timeout{30000};
+  config::RetryPolicy retry;
+  uint64_t type_mask = 0;  // bit per EventType number; the validator ignores it
+  DecodeLimits limits;
+  std::chrono::milliseconds commit_interval{1000};
+};
+
+enum class PipelineState { kStarting, kRunning, kStuck, kStopped, kFailed };
+std::string_view to_string(PipelineState state);
+
+class HandlerRunner;  // runs handle_batch on a worker thread with a deadline
+
+class Pipeline {
+ public:
+  // `instance` may be null (the validator). `dlq` and `metrics` must outlive the pipeline.
+  Pipeline(PipelineOptions options, plugins::PluginInstance* instance, bus::DlqWriter* dlq,
+           admin::MetricsRegistry* metrics);
+  ~Pipeline();
+
+  // Creates the consumer and starts the thread; an error means nothing was started.
+  Status start();
+  void request_stop();
+  // Waits for the thread; the last offsets are committed before it ends.
+  void join();
+  PipelineState state() const { return state_.load(); }
+  const std::string& name() const { return options_.name; }
+  std::string status_text() const;  // for /readyz
+
+ private:
+  struct Batch;
+  void run();
+  void process(const std::shared_ptr<Batch>& batch);
+  // Handles the wanted events of a batch with retries; false if stopped before all resolved.
+  bool dispatch(const std::shared_ptr<Batch>& batch, std::vector<size_t> pending);
+  // Dead-letters one record, retrying the write until it succeeds or the pipeline stops.
+  bool dead_letter(const rd_kafka_message_t* msg, const std::string& stage, const std::string& code,
+                   const std::string& error, uint32_t attempts);
+  // Sleeps up to `d` keeping the group membership alive; false if asked to stop.
+  bool wait(std::chrono::milliseconds d);
+  void commit(bool force);
+  void on_revoke(const std::vector<bus::TopicPartition>& parts);
+  void on_statistics(std::string_view json);
+
+  PipelineOptions options_;
+  plugins::PluginInstance* instance_;
+  bus::DlqWriter* dlq_;
+  admin::MetricsRegistry* metrics_;
+  std::unique_ptr<bus::Consumer> consumer_;
+  std::unique_ptr<HandlerRunner> runner_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<PipelineState> state_{PipelineState::kStarting};
+  std::mutex wait_mu_;
+  std::condition_variable wait_cv_;
+
+  bus::OffsetMap done_;  // next offsets resolved but not yet committed
+  std::chrono::steady_clock::time_point last_commit_;
+  mutable std::mutex error_mu_;
+  std::string last_error_;
+
+  // Cached metric series.
+  admin::Counter* handled_done_ = nullptr;
+  admin::Counter* handled_retry_ = nullptr;
+  admin::Counter* handled_failed_ = nullptr;
+  admin::Counter* dead_lettered_ = nullptr;
+  admin::Counter* skipped_ = nullptr;
+  admin::Histogram* batch_seconds_ = nullptr;
+  admin::Family* lag_ = nullptr;
+  admin::Family* invalid_ = nullptr;
+  admin::Family* by_type_ = nullptr;
+};
+
+}  // namespace wallet_eventd::dispatch
+
+#endif  // WALLET_EVENTD_DISPATCH_PIPELINE_H_

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: installs the build dependencies,
+# builds (warnings are errors), fetches and starts a real Kafka broker, runs every test
+# (unit, plugin, schema, integration), stops the broker. With --sanitize it runs the suite a
+# second time on an ASan+UBSan build. Exit code 0 only if everything passed.
+#
+#   tests/run-all.sh [--sanitize] [--build-dir DIR] [-- ctest args...]
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+sanitize=0
+build="$root/build-test"
+ctest_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sanitize) sanitize=1 ;;
+    --build-dir) build="$2"; shift ;;
+    --) shift; ctest_args=("$@"); break ;;
+    *) echo "usage: $0 [--sanitize] [--build-dir DIR] [-- ctest args]" >&2; exit 64 ;;
+  esac
+  shift
+done
+
+step() { printf '\n==== %s (%s)\n' "$*" "$(date +%T)"; }
+
+step "dependencies"
+bash "$root/packaging/build-deps.sh"
+
+port="${WEP_KAFKA_PORT:-19092}"
+export WEP_KAFKA_PORT="$port"
+broker_dir="${WEP_KAFKA_DIR:-/tmp/wallet-eventd-kafka-$port}"
+stop_broker() { "$root/tests/kafka/broker.sh" stop --port "$port" --dir "$broker_dir" --clean >/dev/null 2>&1 || true; }
+trap stop_broker EXIT
+
+step "kafka broker (fetch + start, in the background of the build)"
+"$root/tests/kafka/broker.sh" stop --port "$port" --dir "$broker_dir" --clean >/dev/null 2>&1 || true
+( "$root/tests/kafka/broker.sh" start --port "$port" --dir "$broker_dir" > "$build.broker.log" 2>&1 ) &
+broker_pid=$!
+
+configure_and_build() {
+  local dir="$1"; shift
+  cmake -S "$root" -B "$dir" -G Ninja -DWEP_WERROR=ON -DCMAKE_C_COMPILER_LAUNCHER=ccache \
+    -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "$@" >/dev/null
+  cmake --build "$dir" -j2
+}
+
+step "build ($build)"
+configure_and_build "$build"
+
+step "waiting for the broker"
+if ! wait "$broker_pid"; then
+  cat "$build.broker.log" >&2
+  echo "FATAL: the Kafka broker did not start; integration tests cannot run (see above)" >&2
+  exit 1
+fi
+cat "$build.broker.log"
+export WEP_TEST_BOOTSTRAP="127.0.0.1:$port"
+
+run_ctest() {
+  local dir="$1"
+  (cd "$dir" && ctest --output-on-failure --timeout 600 "${ctest_args[@]}")
+}
+
+step "tests"
+run_ctest "$build"
+
+if [ "$sanitize" = 1 ]; then
+  step "sanitizer build (ASan + UBSan)"
+  configure_and_build "$build-asan" -DWEP_SANITIZE=ON -DWEP_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+  step "tests under ASan + UBSan"
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_ctest "$build-asan"
+fi
+step "all tests passed"
