@@ -1,0 +1,673 @@
+// decode_event: simdjson DOM parse, a structure walk (duplicate keys, depth), then typed structs.
+//
+// Order of checks (the first failure is reported): size, JSON syntax / UTF-8 / depth,
+// duplicate keys anywhere, envelope, event_type, payload, payload.metadata (fields in wire
+// order), then the type's payload fields in wire order.
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "events/json_escape.h"
+#include "events/timestamp.h"
+#include "events/uuid.h"
+#include "wallet_eventd/events.h"
+
+namespace wallet_eventd {
+namespace {
+
+using events_internal::quote_for_message;
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+// simdjson refuses documents nested deeper than its own max_depth - 1 levels; the parser
+// allocates per-level state up front, so very large limits are clamped to this.
+constexpr size_t kMaxSupportedDepth = 1024;
+// Objects with more members than this are checked for duplicates by sorting, not pairwise.
+constexpr size_t kPairwiseDuplicateCheckLimit = 16;
+
+std::string_view json_type_name(element_type type) {
+  switch (type) {
+    case element_type::ARRAY:
+      return "array";
+    case element_type::OBJECT:
+      return "object";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE:
+      return "number";
+    case element_type::STRING:
+      return "string";
+    case element_type::BOOL:
+      return "boolean";
+    case element_type::NULL_VALUE:
+      return "null";
+  }
+  return "value";
+}
+
+std::string expected_got(std::string_view expected, element_type got) {
+  std::string out = "expected ";
+  out += expected;
+  out += ", got ";
+  out += json_type_name(got);
+  return out;
+}
+
+// A member name can go into a dotted path as is when it is a plain identifier; anything else
+// is written as ["..."] so that the path stays unambiguous and printable.
+bool is_plain_key(std::string_view key) {
+  if (key.empty()) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+}
+
+// Where a value sits in the record, as a chain on the stack; rendered only on error.
+struct Path {
+  const Path* parent = nullptr;  // nullptr: the record itself
+  std::string_view key;
+  size_t index = 0;
+  bool is_index = false;
+
+  Path member(std::string_view k) const { return Path{this, k, 0, false}; }
+  Path item(size_t i) const { return Path{this, {}, i, true}; }
+
+  std::string str() const {
+    if (parent == nullptr) return {};
+    std::string out = parent->str();
+    if (is_index) {
+      out += '[';
+      out += std::to_string(index);
+      out += ']';
+    } else if (is_plain_key(key)) {
+      if (!out.empty()) out += '.';
+      out += key;
+    } else {
+      out += '[';
+      out += quote_for_message(key);
+      out += ']';
+    }
+    return out;
+  }
+};
+
+constexpr std::string_view kMissing = "required field is missing";
+
+bool is_container(element value) {
+  const element_type type = value.type();
+  return type == element_type::OBJECT || type == element_type::ARRAY;
+}
+
+DecodeError too_deep() {
+  return {DecodeErrorCode::kTooDeep, "", "nesting of objects and arrays is too deep"};
+}
+
+// The typed-decode state: the first error, and helpers that read one member each. Every
+// helper returns false after recording the error, so decoders chain them with &&.
+class Decoder {
+ public:
+  bool fail(DecodeErrorCode code, const Path& path, std::string reason) {
+    error_ = DecodeError{code, path.str(), std::move(reason)};
+    return false;
+  }
+  DecodeError take_error() { return std::move(error_); }
+
+  // Rejects the first duplicate member name found anywhere under `value` (depth first,
+  // document order), and containers nested deeper than `max_depth` (`level` is the nesting
+  // level of `value` if it is a container: 1 for the record). simdjson has already refused
+  // anything deeper than max_depth + 1, and an empty container at max_depth + 1 is all it lets
+  // through, which is caught here; so the recursion is bounded.
+  bool check_structure(element value, const Path& path, size_t level, size_t max_depth) {
+    const element_type type = value.type();
+    if ((type == element_type::OBJECT || type == element_type::ARRAY) && level > max_depth) {
+      error_ = too_deep();
+      return false;
+    }
+    switch (type) {
+      case element_type::OBJECT: {
+        const object obj = value.get_object().value_unsafe();
+        const bool pairwise = obj.size() <= kPairwiseDuplicateCheckLimit;
+        if (!pairwise && !check_large_object(obj, path)) return false;
+        std::array<std::string_view, kPairwiseDuplicateCheckLimit> seen;
+        size_t n = 0;
+        for (const auto& [key, member] : obj) {
+          if (pairwise) {
+            for (size_t i = 0; i < n; ++i) {
+              if (seen[i] == key) return fail_duplicate(path, key);
+            }
+            seen[n++] = key;
+          }
+          if (is_container(member) &&
+              !check_structure(member, path.member(key), level + 1, max_depth)) {
+            return false;
+          }
+        }
+        return true;
+      }
+      case element_type::ARRAY: {
+        const simdjson::dom::array array = value.get_array().value_unsafe();
+        size_t i = 0;
+        for (element item : array) {
+          if (is_container(item) && !check_structure(item, path.item(i), level + 1, max_depth)) {
+            return false;
+          }
+          ++i;
+        }
+        return true;
+      }
+      default:
+        return true;
+    }
+  }
+
+  // Looks up a required member: absent or null is kMissingField.
+  bool required(object obj, const Path& parent, std::string_view key, element* out) {
+    if (obj.at_key(key).get(*out) != simdjson::SUCCESS || out->is_null()) {
+      return fail(DecodeErrorCode::kMissingField, parent.member(key), std::string(kMissing));
+    }
+    return true;
+  }
+  // Looks up an optional member: *present is false when it is absent or null.
+  static void optional(object obj, std::string_view key, element* out, bool* present) {
+    *present = obj.at_key(key).get(*out) == simdjson::SUCCESS && !out->is_null();
+  }
+
+  bool as_string(element value, const Path& path, std::string_view* out) {
+    if (value.get_string().get(*out) != simdjson::SUCCESS) {
+      return fail(DecodeErrorCode::kWrongType, path, expected_got("string", value.type()));
+    }
+    return true;
+  }
+  bool as_object(element value, const Path& path, object* out) {
+    if (value.get_object().get(*out) != simdjson::SUCCESS) {
+      return fail(DecodeErrorCode::kWrongType, path, expected_got("object", value.type()));
+    }
+    return true;
+  }
+
+  bool req_string(object obj, const Path& parent, std::string_view key, std::string& out) {
+    element value;
+    std::string_view text;
+    if (!required(obj, parent, key, &value) || !as_string(value, parent.member(key), &text)) {
+      return false;
+    }
+    out.assign(text);
+    return true;
+  }
+
+  bool opt_string(object obj, const Path& parent, std::string_view key,
+                  std::optional<std::string>& out) {
+    element value;
+    bool present;
+    optional(obj, key, &value, &present);
+    if (!present) return true;
+    std::string_view text;
+    if (!as_string(value, parent.member(key), &text)) return false;
+    out.emplace(text);
+    return true;
+  }
+
+  bool req_bool(object obj, const Path& parent, std::string_view key, bool& out) {
+    element value;
+    if (!required(obj, parent, key, &value)) return false;
+    if (value.get_bool().get(out) != simdjson::SUCCESS) {
+      return fail(DecodeErrorCode::kWrongType, parent.member(key),
+                  expected_got("boolean", value.type()));
+    }
+    return true;
+  }
+
+  bool req_string_array(object obj, const Path& parent, std::string_view key,
+                        std::vector<std::string>& out) {
+    element value;
+    if (!required(obj, parent, key, &value)) return false;
+    const Path path = parent.member(key);
+    simdjson::dom::array array;
+    if (value.get_array().get(array) != simdjson::SUCCESS) {
+      return fail(DecodeErrorCode::kWrongType, path, expected_got("array", value.type()));
+    }
+    out.reserve(array.size());
+    size_t i = 0;
+    for (element item : array) {
+      std::string_view text;
+      if (!as_string(item, path.item(i++), &text)) return false;
+      out.emplace_back(text);
+    }
+    return true;
+  }
+
+  // A JSON integer in [0, 2^32). Integral floating-point forms (6.0, 6e0) are accepted, as JSON
+  // Schema's "integer" does.
+  bool opt_uint32(object obj, const Path& parent, std::string_view key,
+                  std::optional<uint32_t>& out) {
+    element value;
+    bool present;
+    optional(obj, key, &value, &present);
+    if (!present) return true;
+    const Path path = parent.member(key);
+    constexpr auto kMax = std::numeric_limits<uint32_t>::max();
+    switch (value.type()) {
+      case element_type::INT64: {
+        const int64_t v = value.get_int64().value_unsafe();
+        if (v < 0 || v > int64_t{kMax}) return out_of_range(path, std::to_string(v));
+        out = static_cast<uint32_t>(v);
+        return true;
+      }
+      case element_type::UINT64: {  // only used by simdjson above INT64_MAX
+        return out_of_range(path, std::to_string(value.get_uint64().value_unsafe()));
+      }
+      case element_type::DOUBLE: {
+        const double v = value.get_double().value_unsafe();
+        char text[32];
+        const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+        if (std::trunc(v) != v) {
+          return fail(DecodeErrorCode::kInvalidValue, path,
+                      "not an integer: " + std::string(text, end));
+        }
+        if (v < 0 || v > kMax) return out_of_range(path, std::string(text, end));
+        out = static_cast<uint32_t>(v);
+        return true;
+      }
+      default:
+        return fail(DecodeErrorCode::kWrongType, path, expected_got("integer", value.type()));
+    }
+  }
+
+ private:
+  bool fail_duplicate(const Path& object_path, std::string_view key) {
+    return fail(DecodeErrorCode::kDuplicateKey, object_path.member(key), "duplicate key");
+  }
+  bool out_of_range(const Path& path, const std::string& value) {
+    return fail(DecodeErrorCode::kInvalidValue, path, "out of range for uint32: " + value);
+  }
+  // Sort-based check for objects too large for the pairwise loop (bounds the work on hostile
+  // input to O(n log n)). Reports the duplicate that comes first in document order.
+  bool check_large_object(object obj, const Path& path) {
+    std::vector<std::string_view> keys;
+    keys.reserve(obj.size());
+    for (const auto& [key, member] : obj) keys.push_back(key);
+    std::vector<std::string_view> sorted = keys;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()) return true;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (std::find(keys.begin(), keys.begin() + static_cast<ptrdiff_t>(i), keys[i]) !=
+          keys.begin() + static_cast<ptrdiff_t>(i)) {
+        return fail_duplicate(path, keys[i]);
+      }
+    }
+    return true;  // not reached
+  }
+
+  DecodeError error_{};
+};
+
+// ---- metadata ------------------------------------------------------------------------------
+
+bool is_version_number(std::string_view part) {
+  if (part.empty() || (part.size() > 1 && part[0] == '0')) return false;
+  return std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// `1.x.y`: three dot-separated decimal numbers without leading zeros (the core form of
+// Semantic Versioning); the major must be 1.
+bool decode_schema_version(Decoder& d, std::string_view text, const Path& path) {
+  const size_t dot1 = text.find('.');
+  const size_t dot2 = dot1 == std::string_view::npos ? dot1 : text.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || !is_version_number(text.substr(0, dot1)) ||
+      !is_version_number(text.substr(dot1 + 1, dot2 - dot1 - 1)) ||
+      !is_version_number(text.substr(dot2 + 1))) {
+    return d.fail(DecodeErrorCode::kInvalidValue, path,
+                  "not a MAJOR.MINOR.PATCH version: " + quote_for_message(text));
+  }
+  const std::string_view major = text.substr(0, dot1);
+  if (major != "1") {
+    return d.fail(
+        DecodeErrorCode::kUnsupportedVersion, path,
+        "unsupported schema major version " + std::string(major) + " (this host reads 1.x.y)");
+  }
+  return true;
+}
+
+bool decode_metadata(Decoder& d, object payload, const Path& payload_path, EventMetadata& m) {
+  element value;
+  object obj;
+  const Path path = payload_path.member("metadata");
+  if (!d.required(payload, payload_path, "metadata", &value)) return false;
+  if (value.get_object().get(obj) != simdjson::SUCCESS) {
+    return d.fail(DecodeErrorCode::kNotAnObject, path, expected_got("object", value.type()));
+  }
+
+  std::string_view text;
+  if (!d.required(obj, path, "event_id", &value) ||
+      !d.as_string(value, path.member("event_id"), &text)) {
+    return false;
+  }
+  if (!events_internal::is_uuid(text)) {
+    return d.fail(DecodeErrorCode::kInvalidValue, path.member("event_id"),
+                  "not a UUID: " + quote_for_message(text));
+  }
+  m.event_id.assign(text);
+
+  if (!d.required(obj, path, "timestamp", &value) ||
+      !d.as_string(value, path.member("timestamp"), &text)) {
+    return false;
+  }
+  switch (events_internal::parse_rfc3339(text, &m.timestamp)) {
+    case events_internal::TimestampStatus::kOk:
+      break;
+    case events_internal::TimestampStatus::kNotRfc3339:
+      return d.fail(DecodeErrorCode::kInvalidValue, path.member("timestamp"),
+                    "not RFC 3339: " + quote_for_message(text));
+    case events_internal::TimestampStatus::kOutOfRange:
+      return d.fail(
+          DecodeErrorCode::kInvalidValue, path.member("timestamp"),
+          "outside the supported range 1677-09-21..2262-04-11: " + quote_for_message(text));
+  }
+
+  if (!d.req_string(obj, path, "correlation_id", m.correlation_id) ||
+      !d.req_string(obj, path, "wallet_id", m.wallet_id)) {
+    return false;
+  }
+
+  if (!d.required(obj, path, "schema_version", &value) ||
+      !d.as_string(value, path.member("schema_version"), &text) ||
+      !decode_schema_version(d, text, path.member("schema_version"))) {
+    return false;
+  }
+  m.schema_version.assign(text);
+  return true;
+}
+
+// ---- payloads, one overload per struct -----------------------------------------------------
+
+bool decode_tx_code(Decoder& d, object obj, const Path& path, TxCode& t) {
+  return d.opt_string(obj, path, "input_mode", t.input_mode) &&
+         d.opt_uint32(obj, path, "length", t.length) &&
+         d.opt_string(obj, path, "description", t.description);
+}
+
+bool decode_grants(Decoder& d, object obj, const Path& path, Grants& g) {
+  element value;
+  bool present;
+  object sub;
+
+  Decoder::optional(obj, "authorization_code", &value, &present);
+  if (present) {
+    const Path p = path.member("authorization_code");
+    if (!d.as_object(value, p, &sub)) return false;
+    auto& grant = g.authorization_code.emplace();
+    if (!d.opt_string(sub, p, "issuer_state", grant.issuer_state)) return false;
+  }
+
+  Decoder::optional(obj, "pre_authorized_code", &value, &present);
+  if (present) {
+    const Path p = path.member("pre_authorized_code");
+    if (!d.as_object(value, p, &sub)) return false;
+    auto& grant = g.pre_authorized_code.emplace();
+    if (!d.req_string(sub, p, "pre_authorized_code", grant.pre_authorized_code)) return false;
+    Decoder::optional(sub, "tx_code", &value, &present);
+    if (present) {
+      const Path tp = p.member("tx_code");
+      object tx;
+      if (!d.as_object(value, tp, &tx) || !decode_tx_code(d, tx, tp, grant.tx_code.emplace())) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool decode_payload(Decoder& d, object p, const Path& path, CredentialOffer& e) {
+  if (!d.req_string(p, path, "offer_id", e.offer_id) ||
+      !d.req_string(p, path, "credential_issuer", e.credential_issuer) ||
+      !d.req_string_array(p, path, "credential_configuration_ids",
+                          e.credential_configuration_ids)) {
+    return false;
+  }
+  element value;
+  bool present;
+  Decoder::optional(p, "grants", &value, &present);
+  if (present) {
+    const Path gp = path.member("grants");
+    object grants;
+    if (!d.as_object(value, gp, &grants) || !decode_grants(d, grants, gp, e.grants.emplace())) {
+      return false;
+    }
+  }
+  return d.opt_string(p, path, "credential_offer_uri", e.credential_offer_uri);
+}
+
+bool decode_payload(Decoder& d, object p, const Path& path, CredentialIssued& e) {
+  return d.req_string(p, path, "credential", e.credential) &&
+         d.req_string(p, path, "credential_type", e.credential_type) &&
+         d.opt_string(p, path, "notification_id", e.notification_id) &&
+         d.opt_string(p, path, "transaction_id", e.transaction_id);
+}
+
+bool decode_payload(Decoder& d, object p, const Path& path, CredentialAcknowledged& e) {
+  return d.req_string(p, path, "notification_id", e.notification_id) &&
+         d.req_string(p, path, "event", e.event);
+}
+
+bool decode_payload(Decoder& d, object p, const Path& path, CredentialStored& e) {
+  return d.req_string(p, path, "credential_id", e.credential_id) &&
+         d.req_string(p, path, "credential_type", e.credential_type) &&
+         d.req_string(p, path, "issuer", e.issuer) &&
+         d.opt_string(p, path, "notification_id", e.notification_id);
+}
+
+bool decode_payload(Decoder& d, object p, const Path& path, CredentialDeleted& e) {
+  return d.req_string(p, path, "credential_id", e.credential_id) &&
+         d.req_string(p, path, "notification_id", e.notification_id) &&
+         d.req_string(p, path, "event", e.event);
+}
+
+bool decode_payload(Decoder& d, object p, const Path& path, PresentationRequest& e) {
+  return d.req_string(p, path, "request_id", e.request_id) &&
+         d.req_string(p, path, "dcql_query", e.dcql_query) &&
+         d.req_string(p, path, "nonce", e.nonce) &&
+         d.req_string(p, path, "client_id", e.client_id) &&
+         d.opt_string(p, path, "response_uri", e.response_uri);
+}
+
+bool decode_payload(Decoder& d, object p, const Path& path, PresentationSubmitted& e) {
+  return d.req_string(p, path, "request_id", e.request_id) &&
+         d.req_string(p, path, "presentation_submission_id", e.presentation_submission_id) &&
+         d.req_string(p, path, "vp_token", e.vp_token);
+}
+
+constexpr std::string_view kValidationStatusForms =
+    R"(expected "Valid" or {"Invalid": {"reason": string}})";
+
+bool decode_validation_status(Decoder& d, element value, const Path& path,
+                              ValidationStatus& status) {
+  std::string_view text;
+  if (value.get_string().get(text) == simdjson::SUCCESS) {
+    if (text != "Valid") {
+      return d.fail(DecodeErrorCode::kInvalidValue, path,
+                    std::string(kValidationStatusForms) + ", got " + quote_for_message(text));
+    }
+    status = ValidationStatus::Valid();
+    return true;
+  }
+  object obj;
+  if (value.get_object().get(obj) != simdjson::SUCCESS) {
+    return d.fail(DecodeErrorCode::kWrongType, path,
+                  expected_got("string or object", value.type()));
+  }
+  element invalid;
+  if (obj.at_key("Invalid").get(invalid) != simdjson::SUCCESS) {
+    return d.fail(DecodeErrorCode::kInvalidValue, path,
+                  std::string(kValidationStatusForms) + ", got an object without \"Invalid\"");
+  }
+  const Path ip = path.member("Invalid");
+  object detail;
+  if (invalid.is_null()) {
+    return d.fail(DecodeErrorCode::kMissingField, ip, std::string(kMissing));
+  }
+  if (!d.as_object(invalid, ip, &detail)) return false;
+  status.valid = false;
+  return d.req_string(detail, ip, "reason", status.invalid_reason);
+}
+
+bool decode_payload(Decoder& d, object p, const Path& path, PresentationVerified& e) {
+  element value;
+  return d.req_string(p, path, "request_id", e.request_id) &&
+         d.req_string(p, path, "presentation_submission_id", e.presentation_submission_id) &&
+         d.required(p, path, "validation_status", &value) &&
+         decode_validation_status(d, value, path.member("validation_status"),
+                                  e.validation_status) &&
+         d.req_bool(p, path, "holder_binding_verified", e.holder_binding_verified);
+}
+
+bool decode_payload(Decoder& d, object p, const Path& path, KeyCreated& e) {
+  return d.req_string(p, path, "key_id", e.key_id) && d.req_string(p, path, "kid", e.kid) &&
+         d.req_string(p, path, "key_type", e.key_type) &&
+         d.opt_string(p, path, "key_attestation", e.key_attestation);
+}
+
+bool decode_payload(Decoder& d, object p, const Path& path, KeyRotated& e) {
+  return d.req_string(p, path, "old_key_id", e.old_key_id) &&
+         d.req_string(p, path, "new_key_id", e.new_key_id) &&
+         d.req_string(p, path, "new_kid", e.new_kid) &&
+         d.req_string(p, path, "key_type", e.key_type) &&
+         d.opt_string(p, path, "key_attestation", e.key_attestation);
+}
+
+bool decode_payload(Decoder& d, object p, const Path& path, KeyRevoked& e) {
+  return d.req_string(p, path, "key_id", e.key_id) && d.req_string(p, path, "kid", e.kid) &&
+         d.req_string(p, path, "revocation_reason", e.revocation_reason);
+}
+
+// ---- dispatch by type ----------------------------------------------------------------------
+
+using DecodeResult = Result<WalletEvent, DecodeError>;
+using PayloadDecoder = DecodeResult (*)(Decoder&, object, const Path&);
+
+template <size_t I>
+DecodeResult decode_alternative(Decoder& d, object payload, const Path& path) {
+  WalletEvent event(std::in_place_index<I>);
+  auto& typed = std::get<I>(event);
+  if (!decode_metadata(d, payload, path, typed.metadata) ||
+      !decode_payload(d, payload, path, typed)) {
+    return d.take_error();
+  }
+  return event;
+}
+
+template <size_t... I>
+constexpr std::array<PayloadDecoder, sizeof...(I)> make_decoders(std::index_sequence<I...>) {
+  return {&decode_alternative<I>...};
+}
+constexpr auto kDecoders = make_decoders(std::make_index_sequence<kEventTypeCount>{});
+static_assert(std::variant_size_v<WalletEvent> == kEventTypeCount);
+
+DecodeError parse_error(simdjson::error_code code) {
+  switch (code) {
+    case simdjson::UTF8_ERROR:
+      return {DecodeErrorCode::kInvalidUtf8, "", "the record is not valid UTF-8"};
+    case simdjson::DEPTH_ERROR:
+      return too_deep();
+    default:
+      return {DecodeErrorCode::kMalformedJson, "",
+              std::string("not valid JSON: ") + simdjson::error_message(code)};
+  }
+}
+
+}  // namespace
+
+std::string_view decode_error_code_name(DecodeErrorCode code) {
+  switch (code) {
+    case DecodeErrorCode::kMalformedJson:
+      return "malformed_json";
+    case DecodeErrorCode::kInvalidUtf8:
+      return "invalid_utf8";
+    case DecodeErrorCode::kTooLarge:
+      return "too_large";
+    case DecodeErrorCode::kTooDeep:
+      return "too_deep";
+    case DecodeErrorCode::kDuplicateKey:
+      return "duplicate_key";
+    case DecodeErrorCode::kNotAnObject:
+      return "not_an_object";
+    case DecodeErrorCode::kMissingEventType:
+      return "missing_event_type";
+    case DecodeErrorCode::kUnknownEventType:
+      return "unknown_event_type";
+    case DecodeErrorCode::kMissingField:
+      return "missing_field";
+    case DecodeErrorCode::kWrongType:
+      return "wrong_type";
+    case DecodeErrorCode::kInvalidValue:
+      return "invalid_value";
+    case DecodeErrorCode::kUnsupportedVersion:
+      return "unsupported_version";
+  }
+  return "unknown";
+}
+
+std::string DecodeError::message() const { return field.empty() ? reason : field + ": " + reason; }
+
+Result<WalletEvent, DecodeError> decode_event(std::string_view json, const DecodeLimits& limits) {
+  if (json.size() > limits.max_bytes) {
+    return DecodeError{DecodeErrorCode::kTooLarge, "",
+                       "record is " + std::to_string(json.size()) + " bytes, the limit is " +
+                           std::to_string(limits.max_bytes)};
+  }
+
+  // One parser per thread: it keeps its buffers between records.
+  thread_local simdjson::dom::parser parser;
+  // simdjson accepts max_depth - 1 levels (max_depth if the innermost container is empty).
+  const size_t max_depth = std::min(limits.max_depth, kMaxSupportedDepth);
+  if (parser.max_depth() != max_depth + 1) {
+    if (auto err = parser.allocate(std::max<size_t>(parser.capacity(), 4096), max_depth + 1)) {
+      return parse_error(err);
+    }
+  }
+  element root;
+  if (auto err = parser.parse(json.data(), json.size()).get(root)) return parse_error(err);
+
+  Decoder d;
+  const Path record;
+  if (!d.check_structure(root, record, 1, max_depth)) return d.take_error();
+
+  object envelope;
+  if (root.get_object().get(envelope) != simdjson::SUCCESS) {
+    return DecodeError{DecodeErrorCode::kNotAnObject, "", expected_got("object", root.type())};
+  }
+
+  element value;
+  std::string_view type_name;
+  if (envelope.at_key("event_type").get(value) != simdjson::SUCCESS || value.is_null()) {
+    return DecodeError{DecodeErrorCode::kMissingEventType, "event_type", std::string(kMissing)};
+  }
+  if (value.get_string().get(type_name) != simdjson::SUCCESS) {
+    return DecodeError{DecodeErrorCode::kWrongType, "event_type",
+                       expected_got("string", value.type())};
+  }
+  const std::optional<EventType> type = parse_event_type(type_name);
+  if (!type) {
+    return DecodeError{DecodeErrorCode::kUnknownEventType, "event_type",
+                       "unknown event type " + quote_for_message(type_name)};
+  }
+
+  const Path payload_path = record.member("payload");
+  object payload;
+  if (!d.required(envelope, record, "payload", &value)) return d.take_error();
+  if (value.get_object().get(payload) != simdjson::SUCCESS) {
+    return DecodeError{DecodeErrorCode::kNotAnObject, "payload",
+                       expected_got("object", value.type())};
+  }
+  return kDecoders[static_cast<size_t>(*type) - 1](d, payload, payload_path);
+}
+
+}  // namespace wallet_eventd
