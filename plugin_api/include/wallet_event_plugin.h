@@ -130,10 +130,10 @@ typedef struct wep_header {
  * it was passed to returns. Copy what you keep. */
 typedef struct wep_event {
   size_t struct_size;
-  int32_t event_type;      /* WEP_EVENT_*; a type newer than the plugin's header is > its count */
-  wep_str event_type_name; /* e.g. "CredentialStored" */
-  wep_str event_id;        /* UUID as on the wire */
-  wep_str timestamp;       /* RFC 3339, normalised to UTC ("...Z") */
+  int32_t event_type;        /* WEP_EVENT_*; a type newer than the plugin's header is > its count */
+  wep_str event_type_name;   /* e.g. "CredentialStored" */
+  wep_str event_id;          /* UUID as on the wire */
+  wep_str timestamp;         /* RFC 3339, normalised to UTC ("...Z") */
   int64_t timestamp_unix_ns; /* the same instant, nanoseconds since the Unix epoch, UTC */
   wep_str correlation_id;
   wep_str wallet_id;
@@ -142,10 +142,10 @@ typedef struct wep_event {
   wep_str topic;
   int32_t partition;
   int64_t offset;
-  wep_str key;                 /* Kafka record key (the wallet_id for conforming producers) */
-  const wep_header* headers;   /* array of header_count headers */
+  wep_str key;               /* Kafka record key (the wallet_id for conforming producers) */
+  const wep_header* headers; /* array of header_count headers */
   size_t header_count;
-  uint32_t delivery_attempt;   /* 1 on first delivery, 2 on the first retry, ... */
+  uint32_t delivery_attempt; /* 1 on first delivery, 2 on the first retry, ... */
 } wep_event;
 
 /* ---- Per-event results (since 1.0) -------------------------------------------------------- */
@@ -209,12 +209,12 @@ typedef struct wep_config_key {
 /* OWNERSHIP: caller-owned; read during metric_register only. */
 typedef struct wep_metric_desc {
   size_t struct_size;
-  int32_t kind;                   /* WEP_METRIC_* */
-  wep_str name;                   /* Prometheus name, e.g. "wallet_events_total" */
+  int32_t kind; /* WEP_METRIC_* */
+  wep_str name; /* Prometheus name, e.g. "wallet_events_total" */
   wep_str help;
-  const wep_str* label_names;     /* label_count names; the host adds `instance` itself */
+  const wep_str* label_names; /* label_count names; the host adds `instance` itself */
   size_t label_count;
-  const double* buckets;          /* HISTOGRAM: ascending upper bounds; NULL = host default */
+  const double* buckets; /* HISTOGRAM: ascending upper bounds; NULL = host default */
   size_t bucket_count;
 } wep_metric_desc;
 
@@ -305,8 +305,7 @@ typedef struct wep_plugin_descriptor {
   /* Creates an instance from `info->config_json`. Returns WEP_OK and sets *out, or
    * WEP_ERR_CONFIG (or another code) with a reason for the operator in err; the host then
    * refuses to start. Must not block for long: no network round trips that can hang. */
-  int32_t (*create)(const wep_instance_info* info, wep_instance** out, char* err,
-                    size_t err_cap);
+  int32_t (*create)(const wep_instance_info* info, wep_instance** out, char* err, size_t err_cap);
 
   /* Frees everything the instance owns. Called exactly once per successful create, after the
    * last other hook returned. */
@@ -324,8 +323,7 @@ typedef struct wep_plugin_descriptor {
 
   /* Optional (NULL if unused). Called once before destroy when the host stops or reloads:
    * finish in-flight work by `deadline_ns` (monotonic). handle_batch is not called after it. */
-  int32_t (*shutdown)(wep_instance* instance, uint64_t deadline_ns, char* err,
-                      size_t err_cap);
+  int32_t (*shutdown)(wep_instance* instance, uint64_t deadline_ns, char* err, size_t err_cap);
 } wep_plugin_descriptor;
 
 /* What the host tells the entry point. OWNERSHIP: host-owned; valid only during the call. */
@@ -345,9 +343,14 @@ typedef const wep_plugin_descriptor* (*wep_plugin_entry_fn)(const wep_host_info*
 
 /* Declare the entry point in the plugin's source with:
  *   WEP_PLUGIN_ENTRY { return &my_descriptor; }
- * (the parameter is named `host`). */
+ * (the parameter is named `host`; C linkage is added in C++). */
+#ifdef __cplusplus
+#define WEP_EXTERN_C extern "C"
+#else
+#define WEP_EXTERN_C
+#endif
 #define WEP_PLUGIN_ENTRY \
-  WEP_EXPORT const wep_plugin_descriptor* wep_plugin_entry(const wep_host_info* host)
+  WEP_EXTERN_C WEP_EXPORT const wep_plugin_descriptor* wep_plugin_entry(const wep_host_info* host)
 
 /* ---- Helpers (header-only; no ABI of their own) ------------------------------------------- */
 

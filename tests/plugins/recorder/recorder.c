@@ -14,24 +14,24 @@
 #include "wallet_event_plugin.h"
 
 struct wep_instance {
-  FILE *out;
+  FILE* out;
   long fail_every;  /* every Nth event (by count handled) fails; 0 = never */
   long retry_times; /* events are RETRY'd this many deliveries before DONE; -1 = forever */
   long retry_every; /* only every Nth offset is retried (0/1 = all) */
   long sleep_ms;    /* sleep this long per batch */
   long seen;
-  const wep_host_api *host;
-  wep_host_ctx *ctx;
+  const wep_host_api* host;
+  wep_host_ctx* ctx;
 };
 
 /* Finds "key": <number|string> in a flat JSON object; enough for the host-validated config. */
-static const char *find_key(const char *json, size_t len, const char *key) {
+static const char* find_key(const char* json, size_t len, const char* key) {
   char pattern[64];
   snprintf(pattern, sizeof pattern, "\"%s\"", key);
   size_t plen = strlen(pattern);
   for (size_t i = 0; i + plen <= len; ++i) {
     if (memcmp(json + i, pattern, plen) == 0) {
-      const char *p = json + i + plen;
+      const char* p = json + i + plen;
       while (*p == ' ' || *p == ':') ++p;
       return p;
     }
@@ -39,20 +39,20 @@ static const char *find_key(const char *json, size_t len, const char *key) {
   return NULL;
 }
 
-static long get_long(const char *json, size_t len, const char *key, long def) {
-  const char *p = find_key(json, len, key);
+static long get_long(const char* json, size_t len, const char* key, long def) {
+  const char* p = find_key(json, len, key);
   return p ? strtol(p, NULL, 10) : def;
 }
 
-static int create(const wep_instance_info *info, wep_instance **out, char *err, size_t cap) {
-  const char *json = info->config_json.ptr;
+static int create(const wep_instance_info* info, wep_instance** out, char* err, size_t cap) {
+  const char* json = info->config_json.ptr;
   size_t len = info->config_json.len;
-  const char *reject = find_key(json, len, "reject");
+  const char* reject = find_key(json, len, "reject");
   if (reject && strncmp(reject, "true", 4) == 0) {
     wep_write_message(err, cap, "reject is true: refusing as asked", 33);
     return WEP_ERR_CONFIG;
   }
-  const char *p = find_key(json, len, "output");
+  const char* p = find_key(json, len, "output");
   if (!p || *p != '"') {
     wep_write_message(err, cap, "output: a file path is required", 31);
     return WEP_ERR_CONFIG;
@@ -61,14 +61,14 @@ static int create(const wep_instance_info *info, wep_instance **out, char *err, 
   size_t n = 0;
   for (++p; *p && *p != '"' && n + 1 < sizeof path; ++p) path[n++] = *p;
   path[n] = '\0';
-  FILE *f = fopen(path, "a");
+  FILE* f = fopen(path, "a");
   if (!f) {
     char msg[4200];
     snprintf(msg, sizeof msg, "output %s: %s", path, strerror(errno));
     wep_write_message(err, cap, msg, strlen(msg));
     return WEP_ERR_CONFIG;
   }
-  wep_instance *inst = calloc(1, sizeof *inst);
+  wep_instance* inst = calloc(1, sizeof *inst);
   if (!inst) {
     fclose(f);
     return WEP_ERR_INTERNAL;
@@ -84,12 +84,12 @@ static int create(const wep_instance_info *info, wep_instance **out, char *err, 
   return WEP_OK;
 }
 
-static void destroy(wep_instance *inst) {
+static void destroy(wep_instance* inst) {
   if (inst->out) fclose(inst->out);
   free(inst);
 }
 
-static int handle_batch(wep_instance *inst, const wep_batch *batch, char *err, size_t cap) {
+static int handle_batch(wep_instance* inst, const wep_batch* batch, char* err, size_t cap) {
   (void)err;
   (void)cap;
   if (inst->sleep_ms > 0) {
@@ -97,9 +97,9 @@ static int handle_batch(wep_instance *inst, const wep_batch *batch, char *err, s
     nanosleep(&ts, NULL);
   }
   for (size_t i = 0; i < batch->count; ++i) {
-    const wep_event *e = batch->events[i];
-    wep_event_result *r = batch->results[i];
-    const char *outcome = "done";
+    const wep_event* e = batch->events[i];
+    wep_event_result* r = batch->results[i];
+    const char* outcome = "done";
     int retry_this = inst->retry_every <= 1 || e->offset % inst->retry_every == 0;
     if (retry_this && (inst->retry_times < 0 || (long)e->delivery_attempt <= inst->retry_times)) {
       wep_set_result(r, WEP_RESULT_RETRY, "recorder: retry as configured");
@@ -119,7 +119,7 @@ static int handle_batch(wep_instance *inst, const wep_batch *batch, char *err, s
   return WEP_OK;
 }
 
-static int flush_hook(wep_instance *inst, char *err, size_t cap) {
+static int flush_hook(wep_instance* inst, char* err, size_t cap) {
   if (fflush(inst->out) != 0) {
     wep_write_message(err, cap, strerror(errno), strlen(strerror(errno)));
     return WEP_ERR_UNAVAILABLE;
@@ -127,27 +127,47 @@ static int flush_hook(wep_instance *inst, char *err, size_t cap) {
   return WEP_OK;
 }
 
-static const wep_config_key k_output = {WEP_STRUCT_SIZE(wep_config_key, description),
-                                        "output", WEP_CONFIG_STRING, 1, NULL,
-                                        "file each handled event is appended to"};
-static const wep_config_key k_fail = {WEP_STRUCT_SIZE(wep_config_key, description), "fail_every",
-                                      WEP_CONFIG_INT, 0, "0", "fail every Nth event (0 = never)"};
-static const wep_config_key k_retry = {WEP_STRUCT_SIZE(wep_config_key, description),
-                                       "retry_times", WEP_CONFIG_INT, 0, "0",
-                                       "answer RETRY for this many deliveries (-1 = forever)"};
-static const wep_config_key k_retry_every = {WEP_STRUCT_SIZE(wep_config_key, description),
-                                             "retry_every", WEP_CONFIG_INT, 0, "0",
-                                             "retry only offsets divisible by this (0 = all)"};
-static const wep_config_key k_sleep = {WEP_STRUCT_SIZE(wep_config_key, description), "sleep_ms",
-                                       WEP_CONFIG_INT, 0, "0", "sleep this long per batch"};
-static const wep_config_key k_reject = {WEP_STRUCT_SIZE(wep_config_key, description), "reject",
-                                        WEP_CONFIG_BOOL, 0, "false", "refuse to be created"};
-static const wep_config_key *const keys[] = {&k_output, &k_fail,  &k_retry,
+static const wep_config_key k_output = {
+    WEP_STRUCT_SIZE(wep_config_key, description), "output", WEP_CONFIG_STRING, 1, NULL,
+    "file each handled event is appended to"};
+static const wep_config_key k_fail = {WEP_STRUCT_SIZE(wep_config_key, description),
+                                      "fail_every",
+                                      WEP_CONFIG_INT,
+                                      0,
+                                      "0",
+                                      "fail every Nth event (0 = never)"};
+static const wep_config_key k_retry = {
+    WEP_STRUCT_SIZE(wep_config_key, description),          "retry_times", WEP_CONFIG_INT, 0, "0",
+    "answer RETRY for this many deliveries (-1 = forever)"};
+static const wep_config_key k_retry_every = {
+    WEP_STRUCT_SIZE(wep_config_key, description),    "retry_every", WEP_CONFIG_INT, 0, "0",
+    "retry only offsets divisible by this (0 = all)"};
+static const wep_config_key k_sleep = {WEP_STRUCT_SIZE(wep_config_key, description),
+                                       "sleep_ms",
+                                       WEP_CONFIG_INT,
+                                       0,
+                                       "0",
+                                       "sleep this long per batch"};
+static const wep_config_key k_reject = {WEP_STRUCT_SIZE(wep_config_key, description),
+                                        "reject",
+                                        WEP_CONFIG_BOOL,
+                                        0,
+                                        "false",
+                                        "refuse to be created"};
+static const wep_config_key* const keys[] = {&k_output,      &k_fail,  &k_retry,
                                              &k_retry_every, &k_sleep, &k_reject};
 
+/* Variants for the loader's refusal tests: a wrong major, a truncated descriptor, no entry. */
+#ifndef RECORDER_ABI_MAJOR
+#define RECORDER_ABI_MAJOR WEP_ABI_MAJOR
+#endif
+#ifndef RECORDER_DESCRIPTOR_SIZE
+#define RECORDER_DESCRIPTOR_SIZE WEP_STRUCT_SIZE(wep_plugin_descriptor, shutdown)
+#endif
+
 static const wep_plugin_descriptor descriptor = {
-    WEP_STRUCT_SIZE(wep_plugin_descriptor, shutdown),
-    WEP_ABI_MAJOR,
+    RECORDER_DESCRIPTOR_SIZE,
+    RECORDER_ABI_MAJOR,
     WEP_ABI_MINOR,
     0,
     0,
@@ -165,7 +185,12 @@ static const wep_plugin_descriptor descriptor = {
     NULL,
 };
 
+#ifndef RECORDER_NO_ENTRY
 WEP_PLUGIN_ENTRY {
   (void)host;
   return &descriptor;
 }
+#else
+WEP_EXPORT const wep_plugin_descriptor* not_the_entry(void);
+WEP_EXPORT const wep_plugin_descriptor* not_the_entry(void) { return &descriptor; }
+#endif
