@@ -12,7 +12,7 @@ packages=(
   clang clang-format
   kcat prometheus
   openjdk-17-jre-headless maven
-  python3
+  python3 python3-jsonschema
   lintian rpm dpkg-dev file
 )
 

@@ -32,6 +32,10 @@ broker_dir="${WEP_KAFKA_DIR:-/tmp/wallet-eventd-kafka-$port}"
 stop_broker() { "$root/tests/kafka/broker.sh" stop --port "$port" --dir "$broker_dir" --clean >/dev/null 2>&1 || true; }
 trap stop_broker EXIT
 
+step "format (clang-format, .clang-format at the root)"
+mapfile -t sources < <(cd "$root" && git ls-files '*.c' '*.cc' '*.h' '*.hpp' | grep -v '^tests/abi/')
+(cd "$root" && clang-format --dry-run -Werror "${sources[@]}")
+
 step "kafka broker (fetch + start, in the background of the build)"
 "$root/tests/kafka/broker.sh" stop --port "$port" --dir "$broker_dir" --clean >/dev/null 2>&1 || true
 ( "$root/tests/kafka/broker.sh" start --port "$port" --dir "$broker_dir" > "$build.broker.log" 2>&1 ) &
@@ -58,7 +62,7 @@ export WEP_TEST_BOOTSTRAP="127.0.0.1:$port"
 
 run_ctest() {
   local dir="$1"
-  (cd "$dir" && ctest --output-on-failure --timeout 600 "${ctest_args[@]}")
+  (cd "$dir" && ctest -j2 --output-on-failure --timeout 600 "${ctest_args[@]}")
 }
 
 step "tests"

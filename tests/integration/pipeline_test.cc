@@ -1,0 +1,215 @@
+// Pipeline semantics against the real broker, watched through the recorder test plugin:
+// dead-lettering of malformed records, retry then success, retries exhausted, failures,
+// offsets that do not move past unfinished events, and isolation of a slow instance.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support.h"
+#include "wallet_eventd/client.h"
+
+namespace {
+
+using namespace wallet_eventd;
+
+std::string recorder(const std::string& name, const std::string& output,
+                     const std::string& extra_config = "", const std::string& extra = "") {
+  return "  - name: " + name + "\n    path: " WEP_BINARY_DIR "/test-plugins/recorder.so\n" + extra +
+         "    config:\n      output: " + output + "\n" + extra_config;
+}
+
+KeyCreated key_event(const std::string& wallet, int n) {
+  KeyCreated e;
+  e.metadata = EventMetadata::create("corr-" + std::to_string(n), wallet);
+  e.key_id = "key-" + std::to_string(n);
+  e.kid = "kid-" + std::to_string(n);
+  e.key_type = "EC P-256";
+  return e;
+}
+
+std::vector<std::string> publish_keys(const std::string& prefix, int count,
+                                      const std::string& wallet = "wallet-1") {
+  auto publisher = Publisher::create(wep_it::client_config(prefix));
+  EXPECT_TRUE(publisher.ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < count; ++i) {
+    auto e = key_event(wallet, i);
+    ids.push_back(e.metadata.event_id);
+    Status s = publisher.value()->publish(e);
+    EXPECT_TRUE(s.ok()) << s.message();
+  }
+  return ids;
+}
+
+// Lines of the recorder's file with the given result.
+size_t count_lines(const std::string& file, const std::string& suffix) {
+  size_t n = 0;
+  for (const auto& l : wep_it::read_lines(file))
+    if (l.size() >= suffix.size() &&
+        l.compare(l.size() - suffix.size(), suffix.size(), suffix) == 0)
+      ++n;
+  return n;
+}
+
+const std::string* header(const Record& r, const std::string& key) { return r.header(key); }
+
+TEST(Pipeline, MalformedRecordIsDeadLetteredAndTheConsumerKeepsGoing) {
+  const std::string prefix = wep_it::unique_prefix();
+  auto dir = wep_it::temp_dir();
+  const std::string out = (dir / "seen.txt").string();
+  wep_it::Daemon daemon(wep_it::daemon_config(dir, prefix, recorder("rec", out)));
+  wep_it::produce_raw(prefix + ".key.operations", "wallet-1", "{this is not json");
+  auto ids = publish_keys(prefix, 1);
+  ASSERT_TRUE(wep_it::eventually([&] { return count_lines(out, " done") >= 1; })) << daemon.log();
+  auto dlq = wep_it::read_topic(prefix + ".dlq", 1, std::chrono::seconds(30));
+  ASSERT_EQ(dlq.size(), 1u) << daemon.log();
+  const Record& r = dlq[0];
+  EXPECT_EQ(r.value, "{this is not json");
+  EXPECT_EQ(r.key, "wallet-1");
+  EXPECT_EQ(*header(r, "dlq.original.topic"), prefix + ".key.operations");
+  ASSERT_NE(header(r, "dlq.original.partition"), nullptr);
+  EXPECT_EQ(*header(r, "dlq.original.offset"), "0");
+  EXPECT_EQ(*header(r, "dlq.stage"), "decode");
+  EXPECT_EQ(*header(r, "dlq.error.code"), "malformed_json");
+  EXPECT_FALSE(header(r, "dlq.error")->empty());
+  EXPECT_NE(header(r, "dlq.timestamp"), nullptr);
+  EXPECT_EQ(wep_it::read_lines(out)[0].substr(0, 36), ids[0]);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
+}
+
+TEST(Pipeline, RetryThenSucceed) {
+  const std::string prefix = wep_it::unique_prefix();
+  auto dir = wep_it::temp_dir();
+  const std::string out = (dir / "seen.txt").string();
+  wep_it::Daemon daemon(wep_it::daemon_config(
+      dir, prefix,
+      recorder("rec", out, "      retry_times: 2\n",
+               "    retry: {max_attempts: 5, initial_backoff_ms: 50, max_backoff_ms: 200}\n")));
+  publish_keys(prefix, 3);
+  ASSERT_TRUE(wep_it::eventually([&] { return count_lines(out, " done") >= 3; })) << daemon.log();
+  EXPECT_EQ(count_lines(out, " 1 retry"), 3u);
+  EXPECT_EQ(count_lines(out, " 2 retry"), 3u);
+  EXPECT_EQ(count_lines(out, " 3 done"), 3u);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
+  EXPECT_TRUE(wep_it::read_topic(prefix + ".dlq", 1, std::chrono::seconds(3)).empty());
+}
+
+TEST(Pipeline, RetriesExhaustedAndFailuresGoToTheDlqWithContext) {
+  const std::string prefix = wep_it::unique_prefix();
+  auto dir = wep_it::temp_dir();
+  const std::string retry_out = (dir / "retry.txt").string();
+  const std::string fail_out = (dir / "fail.txt").string();
+  const std::string ok_out = (dir / "ok.txt").string();
+  wep_it::Daemon daemon(wep_it::daemon_config(
+      dir, prefix,
+      recorder("stubborn", retry_out, "      retry_times: -1\n",
+               "    retry: {max_attempts: 3, initial_backoff_ms: 20, max_backoff_ms: 50}\n") +
+          recorder("failing", fail_out, "      fail_every: 2\n") + recorder("fine", ok_out)));
+  auto ids = publish_keys(prefix, 4);
+  ASSERT_TRUE(wep_it::eventually([&] { return count_lines(ok_out, " done") >= 4; }))
+      << daemon.log();
+  // stubborn: 4 events x 3 attempts, then dead-lettered; failing: events 2 and 4 dead-lettered.
+  auto dlq = wep_it::read_topic(prefix + ".dlq", 6, std::chrono::seconds(60));
+  ASSERT_EQ(dlq.size(), 6u) << daemon.log();
+  size_t exhausted = 0, failed = 0;
+  for (const auto& r : dlq) {
+    EXPECT_EQ(*header(r, "dlq.stage"), "handler");
+    EXPECT_EQ(*header(r, "dlq.original.topic"), prefix + ".key.operations");
+    EXPECT_EQ(*header(r, "event_type"), "KeyCreated");  // original headers are kept
+    if (*header(r, "dlq.instance") == "stubborn") {
+      ++exhausted;
+      EXPECT_EQ(*header(r, "dlq.attempts"), "3");
+      EXPECT_EQ(*header(r, "dlq.error.code"), "retries_exhausted");
+      EXPECT_EQ(*header(r, "dlq.error"), "gave up after 3 attempts: recorder: retry as configured");
+    } else {
+      ++failed;
+      EXPECT_EQ(*header(r, "dlq.instance"), "failing");
+      EXPECT_EQ(*header(r, "dlq.attempts"), "1");
+      EXPECT_EQ(*header(r, "dlq.error.code"), "failed");
+      EXPECT_EQ(*header(r, "dlq.error"), "recorder: failing every Nth event as configured");
+    }
+  }
+  EXPECT_EQ(exhausted, 4u);
+  EXPECT_EQ(failed, 2u);
+  EXPECT_EQ(count_lines(retry_out, " retry"), 12u);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
+}
+
+TEST(Pipeline, OffsetsDoNotMovePastUnfinishedEvents) {
+  const std::string prefix = wep_it::unique_prefix();
+  auto dir = wep_it::temp_dir();
+  const std::string out = (dir / "seen.txt").string();
+  // First run: the instance keeps asking for a retry with a long backoff; stop it midway.
+  {
+    wep_it::Daemon daemon(wep_it::daemon_config(
+        dir, prefix,
+        recorder(
+            "rec", out, "      retry_times: -1\n",
+            "    retry: {max_attempts: 100, initial_backoff_ms: 60000, max_backoff_ms: 60000}\n")));
+    publish_keys(prefix, 2);
+    ASSERT_TRUE(wep_it::eventually([&] { return count_lines(out, " retry") >= 2; }))
+        << daemon.log();
+    daemon.signal(SIGTERM);
+    ASSERT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
+  }
+  // Second run, same group, handler fixed: the same events come again and are handled.
+  {
+    wep_it::Daemon daemon(wep_it::daemon_config(dir, prefix, recorder("rec", out)));
+    ASSERT_TRUE(wep_it::eventually([&] { return count_lines(out, " done") >= 2; })) << daemon.log();
+    daemon.signal(SIGTERM);
+    ASSERT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
+  }
+  // Third run: everything was committed; nothing is delivered again.
+  {
+    wep_it::Daemon daemon(wep_it::daemon_config(dir, prefix, recorder("rec", out)));
+    std::this_thread::sleep_for(std::chrono::seconds(6));
+    daemon.signal(SIGTERM);
+    ASSERT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
+  }
+  EXPECT_EQ(count_lines(out, " done"), 2u);
+}
+
+TEST(Pipeline, ASlowInstanceDoesNotDelayAnother) {
+  const std::string prefix = wep_it::unique_prefix();
+  auto dir = wep_it::temp_dir();
+  const std::string slow = (dir / "slow.txt").string();
+  const std::string fast = (dir / "fast.txt").string();
+  wep_it::Daemon daemon(wep_it::daemon_config(
+      dir, prefix,
+      recorder("slow", slow, "      sleep_ms: 3000\n", "    batch_size: 1\n") +
+          recorder("fast", fast, "", "    batch_size: 1\n")));
+  auto start = std::chrono::steady_clock::now();
+  publish_keys(prefix, 20);
+  ASSERT_TRUE(wep_it::eventually([&] { return count_lines(fast, " done") >= 20; },
+                                 std::chrono::seconds(30)))
+      << daemon.log();
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(20));
+  // The slow one (3 s per event) is far behind: at most a handful done.
+  EXPECT_LT(count_lines(slow, " done"), 10u);
+  daemon.signal(SIGKILL);
+  daemon.wait(std::chrono::seconds(10));
+}
+
+TEST(Pipeline, AHandlerThatBlocksPastItsTimeoutIsDeadLettered) {
+  const std::string prefix = wep_it::unique_prefix();
+  auto dir = wep_it::temp_dir();
+  const std::string out = (dir / "seen.txt").string();
+  wep_it::Daemon daemon(
+      wep_it::daemon_config(dir, prefix,
+                            recorder("sleepy", out, "      sleep_ms: 3000\n",
+                                     "    batch_size: 1\n    handler_timeout_ms: 500\n")));
+  publish_keys(prefix, 1);
+  auto dlq = wep_it::read_topic(prefix + ".dlq", 1, std::chrono::seconds(30));
+  ASSERT_EQ(dlq.size(), 1u) << daemon.log();
+  EXPECT_EQ(*header(dlq[0], "dlq.error.code"), "handler_timeout");
+  EXPECT_EQ(*header(dlq[0], "dlq.instance"), "sleepy");
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
+}
+
+}  // namespace

@@ -1,0 +1,256 @@
+#include "support.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace wep_it {
+
+std::string bootstrap() {
+  const char* b = std::getenv("WEP_TEST_BOOTSTRAP");
+  if (b == nullptr || *b == '\0') {
+    ADD_FAILURE() << "WEP_TEST_BOOTSTRAP is not set: integration tests need the real broker. "
+                     "Run tests/run-all.sh, or tests/kafka/broker.sh start and export "
+                     "WEP_TEST_BOOTSTRAP=127.0.0.1:19092";
+    throw std::runtime_error("no broker");
+  }
+  return b;
+}
+
+std::string unique_prefix() {
+  static std::mt19937_64 rng(std::random_device{}());
+  std::ostringstream s;
+  s << "it" << std::hex << (rng() & 0xffffffffffull);
+  return s.str();
+}
+
+std::filesystem::path temp_dir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "wep-it-XXXXXX").string();
+  char* made = mkdtemp(tmpl.data());
+  if (made == nullptr) throw std::runtime_error("mkdtemp failed");
+  return made;
+}
+
+std::string write_file(const std::filesystem::path& dir, const std::string& name,
+                       const std::string& text) {
+  auto path = dir / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
+std::vector<std::string> golden_files() {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(WEP_GOLDEN_DIR "/wire/valid"))
+    if (e.path().extension() == ".json") out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+wallet_eventd::ClientConfig client_config(const std::string& prefix) {
+  wallet_eventd::ClientConfig c;
+  c.bootstrap_servers = bootstrap();
+  c.topic_prefix = prefix;
+  c.dlq_topic = prefix + ".dlq";
+  c.group_id = prefix + ".client";
+  c.timeout = std::chrono::milliseconds(20000);
+  return c;
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, const std::string& input,
+                          std::chrono::seconds timeout) {
+  auto dir = temp_dir();
+  std::string in_path = write_file(dir, "stdin", input);
+  std::string out_path = (dir / "stdout").string(), err_path = (dir / "stderr").string();
+  pid_t pid = fork();
+  if (pid == 0) {
+    int in = open(in_path.c_str(), O_RDONLY);
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  CommandResult r;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (true) {
+    pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      r.err = "TIMEOUT after " + std::to_string(timeout.count()) + " s\n";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out_path);
+  r.err += read_file(err_path);
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+Daemon::Daemon(const std::string& config_path, std::vector<std::string> extra_args) {
+  log_path_ = (temp_dir() / "daemon.log").string();
+  pid_ = fork();
+  if (pid_ == 0) {
+    int out = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(out, 1);
+    dup2(out, 2);
+    std::vector<std::string> argv = {WEP_DAEMON, "run", "--config", config_path};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+Daemon::~Daemon() {
+  if (running()) {
+    kill(pid_, SIGKILL);
+    wait(std::chrono::seconds(10));
+  }
+}
+
+void Daemon::signal(int sig) { kill(pid_, sig); }
+
+bool Daemon::running() {
+  if (reaped_) return false;
+  int status;
+  pid_t w = waitpid(pid_, &status, WNOHANG);
+  if (w == pid_) {
+    reaped_ = true;
+    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return false;
+  }
+  return true;
+}
+
+int Daemon::wait(std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    if (std::chrono::steady_clock::now() > deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return status_;
+}
+
+std::string Daemon::log() const { return read_file(log_path_); }
+
+std::vector<wallet_eventd::Record> read_topic(const std::string& topic, size_t count,
+                                              std::chrono::seconds timeout) {
+  // A plain assign-from-beginning consumer: no group, sees every record.
+  std::string errstr(512, '\0');
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap().c_str(), errstr.data(), errstr.size());
+  rd_kafka_conf_set(conf, "group.id", ("reader-" + unique_prefix()).c_str(), errstr.data(),
+                    errstr.size());
+  rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr.data(), errstr.size());
+  rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr.data(), errstr.size());
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr.data(), errstr.size());
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  std::vector<wallet_eventd::Record> out;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
+    if (m == nullptr) continue;
+    if (!m->err) {
+      wallet_eventd::Record r;
+      r.topic = rd_kafka_topic_name(m->rkt);
+      r.partition = m->partition;
+      r.offset = m->offset;
+      if (m->key) r.key.assign(static_cast<char*>(m->key), m->key_len);
+      if (m->payload) r.value.assign(static_cast<char*>(m->payload), m->len);
+      rd_kafka_headers_t* hdrs = nullptr;
+      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* name;
+        const void* value;
+        size_t size;
+        for (size_t i = 0;
+             rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+             ++i)
+          r.headers.push_back(
+              {name, value ? std::string(static_cast<const char*>(value), size) : ""});
+      }
+      out.push_back(std::move(r));
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
+void produce_raw(const std::string& topic, const std::string& key, const std::string& value) {
+  std::string errstr(512, '\0');
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap().c_str(), errstr.data(), errstr.size());
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr.data(), errstr.size());
+  rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+                    RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                    RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  ASSERT_EQ(rd_kafka_flush(rk, 20000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_destroy(rk);
+}
+
+std::string daemon_config(const std::filesystem::path& dir, const std::string& prefix,
+                          const std::string& plugins_yaml, const std::string& extra) {
+  std::string yaml = "bus:\n  bootstrap_servers: \"" + bootstrap() +
+                     "\"\n"
+                     "topics:\n  prefix: " +
+                     prefix +
+                     "\n  partitions: 3\n"
+                     "consumer:\n  group_prefix: " +
+                     prefix +
+                     "\n  batch_timeout_ms: 20\n"
+                     "admin:\n  listen: \"127.0.0.1:0\"\n"
+                     "state_dir: " +
+                     (dir / "state").string() +
+                     "\n"
+                     "plugin_dir: " WEP_BINARY_DIR
+                     "/plugins\n"
+                     "shutdown_timeout_ms: 10000\n" +
+                     extra;
+  if (!plugins_yaml.empty()) yaml += "plugins:\n" + plugins_yaml;
+  return write_file(dir, "wallet-eventd.yaml", yaml);
+}
+
+}  // namespace wep_it
