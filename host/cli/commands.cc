@@ -12,6 +12,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "cli/common.h"
 #include "config/config.h"
 #include "dispatch/daemon.h"
 #include "logging/logging.h"
@@ -26,25 +27,7 @@
 namespace wallet_eventd::cli {
 namespace {
 
-// Loads the config, or prints every error and returns nullopt.
-std::optional<config::Config> load(const std::string& path) {
-  auto loaded = config::load_config(path);
-  if (!loaded.ok()) {
-    std::fputs(config::format_errors(loaded.error()).c_str(), stderr);
-    return std::nullopt;
-  }
-  return std::move(loaded).value();
-}
-
-std::atomic<bool> g_interrupted{false};
-
-void install_interrupt_handler() {
-  struct sigaction sa {};
-  sa.sa_handler = [](int) { g_interrupted = true; };
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
+std::optional<config::Config> load(const std::string& path) { return load_config_or_print(path); }
 
 std::string mask_to_types(uint64_t mask) {
   if (mask == 0) return "(none)";

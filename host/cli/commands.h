@@ -29,6 +29,18 @@ int plugins_list(const std::string& config);
 int plugins_inspect(const std::string& file);
 int audit_verify(const std::string& dir, const std::string& prefix);
 
+struct DlqReplayOptions {
+  std::optional<std::string> instance;        // only records dead-lettered by this instance
+  std::optional<std::string> error_contains;  // only records whose dlq.error(.code) contains it
+  std::optional<std::string> since;           // RFC 3339, or back from now: 90s, 15m, 2h, 7d
+  std::optional<uint32_t> max_replays;        // overrides dlq.max_replays
+  std::string group;                          // default "<group_prefix>.dlq-replay"
+  bool dry_run = false;
+};
+// 0 done (left records are reported), 75 a republish was not acknowledged (the DLQ position
+// stays before it), 130 interrupted, 78 bad config, 64 bad options.
+int dlq_replay(const std::string& config, const DlqReplayOptions& options);
+
 }  // namespace wallet_eventd::cli
 
 #endif  // WALLET_EVENTD_CLI_COMMANDS_H_

@@ -68,6 +68,29 @@ int main(int argc, char** argv) {
   verify->add_option("dir", audit_dir, "Audit log directory")->required();
   verify->add_option("--prefix", audit_prefix, "File name prefix")->capture_default_str();
 
+  auto* dlq = app.add_subcommand("dlq", "Dead-letter queue tools");
+  dlq->require_subcommand(1);
+  auto* replay = dlq->add_subcommand(
+      "replay",
+      "Re-drive DLQ records to their original topic (only to the instance that failed them, "
+      "when one did); the DLQ position is committed after each republish is acknowledged");
+  add_config(replay);
+  cli::DlqReplayOptions replay_opts;
+  replay->add_option("--instance", replay_opts.instance,
+                     "Only records dead-lettered by this plugin instance");
+  replay->add_option("--error-contains", replay_opts.error_contains,
+                     "Only records whose dlq.error or dlq.error.code contains this text");
+  replay->add_option("--since", replay_opts.since,
+                     "Only records dead-lettered at or after this time: RFC 3339, or a duration "
+                     "back from now (90s, 15m, 2h, 7d)");
+  replay->add_option("--max-replays", replay_opts.max_replays,
+                     "Leave records already replayed this often (default: dlq.max_replays)");
+  replay->add_option("--group", replay_opts.group,
+                     "Consumer group that keeps the replay position (default "
+                     "<group_prefix>.dlq-replay)");
+  replay->add_flag("--dry-run", replay_opts.dry_run,
+                   "Print what would be replayed; send and commit nothing");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -88,5 +111,6 @@ int main(int argc, char** argv) {
   if (*list) return cli::plugins_list(config_path);
   if (*inspect) return cli::plugins_inspect(plugin_file);
   if (*verify) return cli::audit_verify(audit_dir, audit_prefix);
+  if (*replay) return cli::dlq_replay(config_path, replay_opts);
   return cli::kExitUsage;
 }

@@ -41,6 +41,19 @@ constexpr size_t kMessageCapacity = 1024;
 
 std::string_view value_of(const rd_kafka_message_t* m) { return bus::message_value(m); }
 
+// A record re-driven by `dlq replay` to one instance carries that instance's name; every other
+// instance passes over it (it handled the original already).
+bool replayed_for_another(const rd_kafka_message_t* m, const std::string& instance) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(hdrs, bus::kDlqReplayInstance, &value, &size) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR)
+    return false;
+  return std::string_view(static_cast<const char*>(value), value != nullptr ? size : 0) != instance;
+}
+
 wep_str str(std::string_view s) { return {s.data(), s.size()}; }
 
 // One call of handle_batch: the views and result slots it was given.
@@ -242,7 +255,8 @@ void Pipeline::process(const std::shared_ptr<Batch>& shared) {
       if (by_type_ != nullptr) by_type_->inc({event_type_name(t)});
       continue;
     }
-    if ((options_.type_mask & WEP_EVENT_BIT(static_cast<int32_t>(t))) == 0) {
+    if ((options_.type_mask & WEP_EVENT_BIT(static_cast<int32_t>(t))) == 0 ||
+        replayed_for_another(m, options_.name)) {
       if (skipped_ != nullptr) skipped_->inc();
       continue;
     }
