@@ -202,10 +202,38 @@ Status Consumer::seek(const TopicPartition& tp, int64_t offset) {
   return Status::Ok();
 }
 
-void Consumer::close() {
+void Consumer::close(std::chrono::milliseconds timeout) {
   if (closed_ || !rk_) return;
   closed_ = true;
-  rd_kafka_consumer_close(rk_.get());
+  // rd_kafka_consumer_close() can block for up to session.timeout.ms when the group
+  // coordinator is gone or has already expired the member (after a long broker outage). Close
+  // on a queue we serve ourselves (rebalance events still reach on_revoke here), and
+  // give up on a clean leave after `timeout`: the broker then expires the member by itself.
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_.get());
+  if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk_.get(), queue)) {
+    log_message(LogLevel::kWarn,
+                "consumer " + options_.group_id + ": close: " + rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+  } else {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!rd_kafka_consumer_closed(rk_.get()) && std::chrono::steady_clock::now() < deadline) {
+      rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 100);
+      if (ev == nullptr) continue;
+      if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+        rebalance_cb(rk_.get(), rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev),
+                     this);
+      rd_kafka_event_destroy(ev);
+    }
+  }
+  const bool clean = rd_kafka_consumer_closed(rk_.get()) != 0;
+  rd_kafka_queue_destroy(queue);
+  if (!clean) {
+    log_message(LogLevel::kWarn, "consumer " + options_.group_id +
+                                     ": did not leave the group within " +
+                                     std::to_string(timeout.count()) +
+                                     " ms; closing without it (the broker expires the member)");
+    rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
 }
 
 }  // namespace wallet_eventd::bus

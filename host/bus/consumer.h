@@ -62,8 +62,8 @@ class Consumer {
   // Moves the fetch position of one partition (e.g. back to a record to redeliver).
   Status seek(const TopicPartition& tp, int64_t offset);
   std::vector<TopicPartition> assignment();
-  // Leaves the group; on_revoke runs first.
-  void close();
+  // Leaves the group; on_revoke runs first. Waits at most `timeout` for a clean leave.
+  void close(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
   rd_kafka_t* handle() { return rk_.get(); }
   const std::string& group_id() const { return options_.group_id; }
 

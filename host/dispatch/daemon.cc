@@ -190,7 +190,10 @@ void Daemon::reload() {
 
   std::map<std::string, plugins::PreparedInstance> wanted;
   for (auto& p : prepared.value()) wanted.emplace(p.config.name, std::move(p));
-  // Stop removed and changed instances first: their offsets are committed on the way out.
+  // Stop removed and changed instances first: their offsets are committed on the way out, and
+  // a plugin that keeps a resource (the audit log's lock) can hand it to its successor. A
+  // changed instance whose new config its plugin refuses goes back to its previous config.
+  std::map<std::string, plugins::PreparedInstance> previous;
   for (auto it = instances_.begin(); it != instances_.end();) {
     auto w = wanted.find(it->first);
     if (w != wanted.end() && same_instance(w->second, it->second.prepared)) {
@@ -201,6 +204,7 @@ void Daemon::reload() {
     info("reload: stopping instance " + it->first +
          (w == wanted.end() ? " (removed or disabled)" : " (changed)"));
     stop_instance(it->second);
+    if (w != wanted.end()) previous.emplace(it->first, std::move(it->second.prepared));
     it = instances_.erase(it);
   }
   config_.plugins = next.plugins;
@@ -212,6 +216,19 @@ void Daemon::reload() {
     if (!s.ok()) {
       error("reload: instance " + name + " not started: " + s.message());
       stop_instance(inst);
+      auto old = previous.find(name);
+      if (old == previous.end()) continue;
+      Instance back;
+      back.prepared = std::move(old->second);
+      s = start_instance(back);
+      if (!s.ok()) {
+        error("reload: instance " + name +
+              " could not go back to its previous config either: " + s.message());
+        stop_instance(back);
+        continue;
+      }
+      warn("reload: instance " + name + " keeps its previous config");
+      instances_.emplace(name, std::move(back));
       continue;
     }
     info("reload: started instance " + name);
