@@ -22,6 +22,14 @@ inline constexpr const char* kDlqInstance = "dlq.instance";     // handler insta
 inline constexpr const char* kDlqAttempts = "dlq.attempts";     // deliveries tried
 inline constexpr const char* kDlqTimestamp = "dlq.timestamp";   // RFC 3339, when written
 inline constexpr const char* kDlqReplays = "dlq.replays";       // times `dlq replay` re-drove it
+// Set when the record was too large for the DLQ (the producer's message.max.bytes or the DLQ
+// topic's max.message.bytes): "<n> bytes: <why>". The DLQ record then has an empty value; the
+// bytes stay in the source topic at dlq.original.*.
+inline constexpr const char* kDlqValueOmitted = "dlq.value.omitted";
+// On a record re-driven by `dlq replay`: the only instance that handles it (absent: every
+// instance), and the DLQ record it came from ("<dlq topic>[partition]@offset").
+inline constexpr const char* kDlqReplayInstance = "dlq.replay.instance";
+inline constexpr const char* kDlqReplaySource = "dlq.replay.source";
 
 struct DeadLetter {
   std::string_view topic;
