@@ -9,11 +9,12 @@ packages=(
   libcurl4-openssl-dev libcpp-httplib-dev libssl-dev libsystemd-dev libsimdjson-dev
   libboost-dev libboost-filesystem-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang clang-format
+  clang clang-format libclang-rt-dev
   kcat prometheus
   openjdk-17-jre-headless maven
   python3 python3-jsonschema
   lintian rpm dpkg-dev file
+  help2man systemd adduser man-db
 )
 
 missing=()

@@ -41,6 +41,10 @@ step "kafka broker (fetch + start, in the background of the build)"
 ( "$root/tests/kafka/broker.sh" start --port "$port" --dir "$broker_dir" > "$build.broker.log" 2>&1 ) &
 broker_pid=$!
 
+# ccache across clones: paths under the checkout are hashed relative to it, so a fresh clone in
+# another directory reuses the objects of an earlier run.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
+
 configure_and_build() {
   local dir="$1"; shift
   cmake -S "$root" -B "$dir" -G Ninja -DWEP_WERROR=ON -DCMAKE_C_COMPILER_LAUNCHER=ccache \
@@ -49,7 +53,9 @@ configure_and_build() {
 }
 
 step "build ($build)"
-configure_and_build "$build"
+# Prefix /usr: the packaging test builds the .deb/.rpm from this tree (the daemon compiles in
+# its plugin directory, and only /usr gets Debian's multiarch library directory).
+configure_and_build "$build" -DCMAKE_INSTALL_PREFIX=/usr
 
 step "waiting for the broker"
 if ! wait "$broker_pid"; then
@@ -67,6 +73,11 @@ run_ctest() {
 
 step "tests"
 run_ctest "$build"
+
+# ---- fuzz (bounded): the libFuzzer targets (clang, ASan + UBSan), WEP_FUZZ_SECONDS each ----
+step "fuzz (bounded): decoder and config loader, ${WEP_FUZZ_SECONDS:-60} s each (docs/fuzzing.md)"
+WEP_FUZZ_BUILD_DIR="$build-fuzz" bash "$root/tests/fuzz/run.sh" "${WEP_FUZZ_SECONDS:-60}"
+# ---- end fuzz (bounded) ----
 
 if [ "$sanitize" = 1 ]; then
   step "sanitizer build (ASan + UBSan)"
