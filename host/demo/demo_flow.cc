@@ -3,9 +3,15 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "wallet_eventd/log.h"
+
+#if __has_include("audit_chain.h")
+#include "audit_chain.h"
+#define WEP_DEMO_AUDIT_CHAIN 1
+#endif
 
 namespace wallet_eventd::demo {
 namespace {
@@ -145,8 +151,52 @@ Result<std::unique_ptr<DemoFlow>> DemoFlow::start(const config::Config& config,
     info("local issuer answering notification requests on http://" + addr.host + ":" +
          std::to_string(port) + "/notification");
   }
+  // Where the audit instances write (the audit plugin's `directory`: "" = "audit", relative
+  // to the instance's state directory <state_dir>/<instance>).
+  for (const auto& p : config.plugins) {
+    if (!p.enabled || (p.path != "audit" && !p.path.ends_with("/audit.so"))) continue;
+    auto cfg = nlohmann::json::parse(p.config_json, nullptr, false);
+    std::string dir = "audit", prefix = "audit";
+    if (cfg.is_object()) {
+      if (cfg.contains("directory") && cfg["directory"].is_string() &&
+          !cfg["directory"].get<std::string>().empty())
+        dir = cfg["directory"].get<std::string>();
+      if (cfg.contains("file_prefix") && cfg["file_prefix"].is_string())
+        prefix = cfg["file_prefix"].get<std::string>();
+    }
+    std::filesystem::path path(dir);
+    if (path.is_relative()) path = std::filesystem::path(config.state_dir) / p.name / path;
+    d->audit_logs_.push_back({p.name, path.lexically_normal().string(), prefix});
+  }
+  if (config.admin.enabled)
+    info("metrics: curl http://" + config.admin.listen + "/metrics | grep ^wallet_");
+  for (const auto& a : d->audit_logs_)
+    info("audit log of instance " + a.instance + ": " + a.dir +
+         " (check it with: wallet-eventd audit verify " + a.dir + ")");
   d->thread_ = std::thread([raw = d.get()] { raw->loop(); });
   return d;
+}
+
+void DemoFlow::report_audit_logs() {
+#ifdef WEP_DEMO_AUDIT_CHAIN
+  for (const auto& a : audit_logs_) {
+    if (!std::filesystem::exists(a.dir)) continue;
+    auto report = wep_audit::verify_directory(a.dir, a.file_prefix);
+    if (!report.ok) {
+      // A live log: the check may have met a record still being written. Look again.
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      report = wep_audit::verify_directory(a.dir, a.file_prefix);
+    }
+    if (report.ok) {
+      info("audit log " + a.dir + ": " + std::to_string(report.records) + " records in " +
+           std::to_string(report.files) + " file(s), hash chain intact");
+    } else if (report.files > 0) {  // no file yet: nothing handled so far
+      log_message(LogLevel::kWarn, "[demo] audit log " + a.dir + ": " + report.error + " (" +
+                                       report.first_error_file + ":" +
+                                       std::to_string(report.first_error_line) + ")");
+    }
+  }
+#endif
 }
 
 DemoFlow::~DemoFlow() {
@@ -158,7 +208,12 @@ DemoFlow::~DemoFlow() {
 
 void DemoFlow::loop() {
   int round = 0;
+  auto next_report = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!stop_.load()) {
+    if (std::chrono::steady_clock::now() >= next_report) {
+      report_audit_logs();
+      next_report = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    }
     for (uint32_t w = 0; w < config_.demo.wallets && !stop_.load(); ++w) {
       const std::string wallet = "wallet-demo-" + std::to_string(w + 1);
       const auto events = wallet_flow(wallet, round, issuer_url_);

@@ -35,7 +35,14 @@ class DemoFlow {
   DemoFlow() = default;
   void loop();
 
+  // Logs the size and the hash-chain check of every audit instance's log.
+  void report_audit_logs();
+
+  struct AuditLog {
+    std::string instance, dir, file_prefix;
+  };
   config::Config config_;
+  std::vector<AuditLog> audit_logs_;
   std::unique_ptr<Publisher> publisher_;
   std::unique_ptr<httplib::Server> issuer_;
   std::thread issuer_thread_;
