@@ -7,6 +7,7 @@
 # (Debian 12: openjdk-17-jre-headless maven kcat), plus coreutils/util-linux.
 #
 # Usage: tests/kafka/broker.sh <command> [options]     (see `help`)
+# --tls also needs openssl (a dependency of Debian's ca-certificates, which Java pulls in).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,10 +23,12 @@ STOP_TIMEOUT="${WEP_KAFKA_STOP_TIMEOUT:-30}"
 SCRAM_MECHANISM="SCRAM-SHA-256"
 SCRAM_USER="wep"
 SCRAM_PASSWORD="wep-secret"
+TLS_STORE_PASSWORD="wep-test-store"
 
 PORT=""
 DIR=""
 SASL=""      # "", "1" (on) or "0" (explicitly off)
+TLS=""       # the same for --tls
 CLEAN=0
 
 log() { echo "broker.sh: $*" >&2; }
@@ -37,15 +40,16 @@ Usage: $(basename "$0") <command> [options]
 
 Commands:
   fetch                 fetch the Kafka $KAFKA_VERSION jars into $KAFKA_HOME/libs (once)
-  start [--port P] [--dir D] [--sasl-scram]
+  start [--port P] [--dir D] [--sasl-scram] [--tls]
                         start the broker in the background (fetches and formats
                         storage if needed), wait until it answers, print
-                        bootstrap=127.0.0.1:P (and sasl_bootstrap=... with --sasl-scram)
+                        bootstrap=127.0.0.1:P (and sasl_bootstrap=... with --sasl-scram,
+                        ssl_bootstrap=... and ca=... with --tls, sasl_ssl_bootstrap=... with both)
   stop [--port P] [--dir D] [--clean]
                         SIGTERM, wait up to ${STOP_TIMEOUT}s, then SIGKILL; --clean deletes the data dir
   kill [--port P] [--dir D]
                         SIGKILL the broker at once (fault tests); data is kept
-  restart [--port P] [--dir D] [--sasl-scram|--no-sasl-scram]
+  restart [--port P] [--dir D] [--sasl-scram|--no-sasl-scram] [--tls|--no-tls]
                         stop (keeping data) and start again with the same data and cluster id
   status [--port P] [--dir D]
                         print state; exit 0 if running, 3 if not
@@ -53,11 +57,15 @@ Commands:
                         run a Java class with the Kafka classpath, e.g.
                         org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:19092 --list
 
-Ports: PLAINTEXT P (default \$WEP_KAFKA_PORT or 19092), CONTROLLER P+1, SASL_PLAINTEXT P+2.
+Ports: PLAINTEXT P (default \$WEP_KAFKA_PORT or 19092), CONTROLLER P+1, SASL_PLAINTEXT P+2
+       (--sasl-scram), SSL P+3 (--tls), SASL_SSL P+4 (--tls and --sasl-scram).
 Data dir: D (default \$WEP_KAFKA_DIR or /tmp/wallet-eventd-kafka-P): server.properties,
           broker.log, broker.pid, kraft-logs/.
 SASL: user '$SCRAM_USER', password '$SCRAM_PASSWORD', mechanism $SCRAM_MECHANISM (always
       created at format time; the listener is only opened with --sasl-scram).
+TLS:  --tls creates a throwaway CA and a broker certificate for 127.0.0.1/localhost in D/tls/
+      (once; kept across restarts): ca.pem (trust this), other-ca.pem (a CA that did NOT sign
+      the broker's certificate, for negative tests), broker.p12 (the broker's key store).
 Environment: WEP_KAFKA_VERSION, WEP_KAFKA_HOME, WEP_KAFKA_PORT, WEP_KAFKA_DIR,
              WEP_KAFKA_HEAP_OPTS, WEP_KAFKA_START_TIMEOUT, WEP_KAFKA_STOP_TIMEOUT, JAVA_HOME.
 EOF
@@ -72,6 +80,8 @@ parse_opts() {
       --dir=*) DIR="${1#--dir=}"; shift ;;
       --sasl-scram) SASL=1; shift ;;
       --no-sasl-scram) SASL=0; shift ;;
+      --tls) TLS=1; shift ;;
+      --no-tls) TLS=0; shift ;;
       --clean) CLEAN=1; shift ;;
       -h|--help) usage; exit 0 ;;
       *) die "unknown option: $1 (see '$(basename "$0") help')" ;;
@@ -91,6 +101,9 @@ parse_opts() {
   case "$DIR" in /*) ;; *) DIR="$(pwd)/$DIR" ;; esac
   CONTROLLER_PORT=$((PORT + 1))
   SASL_PORT=$((PORT + 2))
+  SSL_PORT=$((PORT + 3))
+  SASL_SSL_PORT=$((PORT + 4))
+  TLS_DIR="$DIR/tls"
   PID_FILE="$DIR/broker.pid"
   LOG_FILE="$DIR/broker.log"
   PROPS="$DIR/server.properties"
@@ -190,12 +203,73 @@ random_cluster_id() {
   done
 }
 
+# Throwaway CA and broker certificate for --tls, created once per data dir (kept across
+# restarts). other-ca.pem is a second CA that signed nothing the broker presents.
+make_tls_material() {
+  [ -f "$TLS_DIR/broker.p12" ] && [ -f "$TLS_DIR/ca.pem" ] && [ -f "$TLS_DIR/other-ca.pem" ] && return 0
+  command -v openssl >/dev/null 2>&1 || die "--tls needs openssl (Debian: apt-get install openssl)"
+  log "creating a throwaway CA and broker certificate in $TLS_DIR"
+  local tmp="$TLS_DIR.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  if ! (
+    set -e
+    cd "$tmp"
+    ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -days 825 -sha256 \
+      -subj "/CN=wallet-eventd test CA $PORT" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+    openssl req -x509 "${ec[@]}" -keyout other-ca.key -out other-ca.pem -days 825 -sha256 \
+      -subj "/CN=wallet-eventd untrusted test CA $PORT" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+    openssl req -new "${ec[@]}" -keyout broker.key -out broker.csr -subj "/CN=localhost"
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+      "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" > broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 -sha256 \
+      -extfile broker.ext -out broker.pem
+    openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -name broker \
+      -passout "pass:$TLS_STORE_PASSWORD" -out broker.p12
+    rm -f broker.csr broker.ext ca.srl
+  ) >"$tmp/openssl.log" 2>&1; then
+    cat "$tmp/openssl.log" >&2
+    rm -rf "$tmp"
+    die "creating the TLS material with openssl failed (output above)"
+  fi
+  rm -f "$tmp/openssl.log"
+  chmod 600 "$tmp"/*.key "$tmp/broker.p12"
+  chmod 644 "$tmp"/*.pem
+  rm -rf "$TLS_DIR"
+  mv "$tmp" "$TLS_DIR"
+}
+
+# With --tls: the SSL listener completes a handshake verified against $TLS_DIR/ca.pem.
+tls_answers() {
+  if command -v kcat >/dev/null 2>&1; then
+    timeout 10 kcat -b "127.0.0.1:$SSL_PORT" -X security.protocol=ssl \
+      -X ssl.ca.location="$TLS_DIR/ca.pem" -L -m 3 2>/dev/null \
+      | grep -q "broker 1 at 127.0.0.1:$SSL_PORT"
+  else
+    port_in_use "$SSL_PORT"
+  fi
+}
+
 write_configs() {
   local listeners="PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT"
   local advertised="PLAINTEXT://127.0.0.1:$PORT"
+  local protocol_map="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"
   if [ "$SASL" = 1 ]; then
     listeners="$listeners,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT"
     advertised="$advertised,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT"
+  fi
+  if [ "$TLS" = 1 ]; then
+    listeners="$listeners,SSL://127.0.0.1:$SSL_PORT"
+    advertised="$advertised,SSL://127.0.0.1:$SSL_PORT"
+    protocol_map="$protocol_map,SSL:SSL"
+    if [ "$SASL" = 1 ]; then
+      listeners="$listeners,SASL_SSL://127.0.0.1:$SASL_SSL_PORT"
+      advertised="$advertised,SASL_SSL://127.0.0.1:$SASL_SSL_PORT"
+      protocol_map="$protocol_map,SASL_SSL:SASL_SSL"
+    fi
   fi
   cat > "$PROPS.tmp" <<EOF
 # Generated by tests/kafka/broker.sh -- single-node KRaft broker for tests.
@@ -206,7 +280,7 @@ controller.listener.names=CONTROLLER
 listeners=$listeners
 advertised.listeners=$advertised
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+listener.security.protocol.map=$protocol_map
 log.dirs=$LOG_DIRS
 num.partitions=3
 auto.create.topics.enable=true
@@ -237,6 +311,24 @@ listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.com
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SCRAM_USER="$SCRAM_PASSWORD";
 EOF
   fi
+  if [ "$TLS" = 1 ]; then
+    cat >> "$PROPS.tmp" <<EOF
+# TLS (--tls): server certificate for 127.0.0.1 and localhost, signed by the throwaway CA
+# $TLS_DIR/ca.pem; clients are not asked for a certificate.
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$TLS_DIR/broker.p12
+ssl.keystore.password=$TLS_STORE_PASSWORD
+ssl.key.password=$TLS_STORE_PASSWORD
+ssl.client.auth=none
+EOF
+    if [ "$SASL" = 1 ]; then
+      cat >> "$PROPS.tmp" <<EOF
+listener.name.sasl_ssl.sasl.enabled.mechanisms=$SCRAM_MECHANISM,PLAIN
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SCRAM_USER="$SCRAM_PASSWORD";
+EOF
+    fi
+  fi
   mv "$PROPS.tmp" "$PROPS"
 
   cat > "$DIR/log4j2.properties" <<'EOF'
@@ -257,6 +349,7 @@ EOF
   cat > "$ENV_FILE" <<EOF
 PORT=$PORT
 SASL=${SASL:-0}
+TLS=${TLS:-0}
 KAFKA_VERSION=$KAFKA_VERSION
 EOF
 }
@@ -285,6 +378,13 @@ print_bootstrap() {
   if grep -q '^listeners=.*SASL_PLAINTEXT' "$PROPS" 2>/dev/null; then
     echo "sasl_bootstrap=127.0.0.1:$SASL_PORT"
   fi
+  if grep -q '^listeners=.*,SSL://' "$PROPS" 2>/dev/null; then
+    echo "ssl_bootstrap=127.0.0.1:$SSL_PORT"
+    if grep -q '^listeners=.*SASL_SSL' "$PROPS" 2>/dev/null; then
+      echo "sasl_ssl_bootstrap=127.0.0.1:$SASL_SSL_PORT"
+    fi
+    echo "ca=$TLS_DIR/ca.pem"
+  fi
 }
 
 # ---------------------------------------------------------------- commands
@@ -295,6 +395,9 @@ cmd_start() {
     if [ "$SASL" = 1 ] && ! grep -q '^listeners=.*SASL_PLAINTEXT' "$PROPS"; then
       die "broker already running (pid $pid) without the SASL listener; use 'restart --sasl-scram'"
     fi
+    if [ "$TLS" = 1 ] && ! grep -q '^listeners=.*,SSL://' "$PROPS"; then
+      die "broker already running (pid $pid) without the SSL listener; use 'restart --tls'"
+    fi
     log "broker already running (pid $pid, dir $DIR)"
     print_bootstrap
     return 0
@@ -304,12 +407,20 @@ cmd_start() {
     SASL="$(sed -n 's/^SASL=//p' "$ENV_FILE")"
   fi
   SASL="${SASL:-0}"
+  if [ -z "$TLS" ] && [ -f "$ENV_FILE" ]; then
+    TLS="$(sed -n 's/^TLS=//p' "$ENV_FILE")"
+  fi
+  TLS="${TLS:-0}"
+  if [ "$TLS" = 1 ] && [ "$SASL_SSL_PORT" -gt 65535 ]; then
+    die "port out of range for --tls: P+4 = $SASL_SSL_PORT"
+  fi
 
   check_java
   cmd_fetch
 
   local p
-  for p in "$PORT" "$CONTROLLER_PORT" $([ "$SASL" = 1 ] && echo "$SASL_PORT"); do
+  for p in "$PORT" "$CONTROLLER_PORT" $([ "$SASL" = 1 ] && echo "$SASL_PORT") \
+      $([ "$TLS" = 1 ] && echo "$SSL_PORT") $([ "$TLS" = 1 ] && [ "$SASL" = 1 ] && echo "$SASL_SSL_PORT"); do
     if port_in_use "$p"; then
       die "port 127.0.0.1:$p is already in use by another process (not a broker of $DIR); choose another --port"
     fi
@@ -317,6 +428,7 @@ cmd_start() {
 
   mkdir -p "$DIR"
   rm -f "$PID_FILE"
+  if [ "$TLS" = 1 ]; then make_tls_material; fi
   write_configs
   local t0=$SECONDS
 
@@ -333,7 +445,7 @@ cmd_start() {
     echo "$cid" > "$DIR/cluster.id"
   fi
 
-  echo "===== broker.sh start $(date -u +%Y-%m-%dT%H:%M:%SZ) port=$PORT sasl=$SASL =====" >>"$LOG_FILE"
+  echo "===== broker.sh start $(date -u +%Y-%m-%dT%H:%M:%SZ) port=$PORT sasl=$SASL$([ "$TLS" = 1 ] && echo " tls=1") =====" >>"$LOG_FILE"
   local setsid=()
   command -v setsid >/dev/null 2>&1 && setsid=(setsid)
   # shellcheck disable=SC2086
@@ -352,7 +464,7 @@ cmd_start() {
       show_log_tail
       die "Kafka broker exited during startup (port $PORT, dir $DIR)"
     fi
-    if broker_answers; then
+    if broker_answers && { [ "$TLS" != 1 ] || tls_answers; }; then
       break
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
@@ -426,9 +538,10 @@ cmd_status() {
 }
 
 cmd_restart() {
-  local sasl="$SASL"
+  local sasl="$SASL" tls="$TLS"
   cmd_stop
   SASL="$sasl"
+  TLS="$tls"
   cmd_start
 }
 
