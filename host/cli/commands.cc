@@ -63,24 +63,11 @@ int check_config(const std::string& path) {
     std::fputs(config::format_errors(prepared.error()).c_str(), stderr);
     return config::kExitConfig;
   }
-  // Let every plugin judge its own config: create and destroy each instance, with a scratch
-  // state directory and no bus (publishing is refused while checking).
-  std::error_code ec;
-  auto scratch =
-      std::filesystem::temp_directory_path() / ("wallet-eventd-check-" + std::to_string(getpid()));
-  std::filesystem::create_directories(scratch, ec);
-  plugins::HostServices services;
-  services.topic_prefix = cfg->topics.prefix;
-  services.state_dir = scratch.string();
-  admin::MetricsRegistry metrics;
-  services.metrics = &metrics;
   set_log_handler([](LogLevel l, std::string_view msg) {
     if (l >= LogLevel::kWarn) std::fprintf(stderr, "%.*s\n", int(msg.size()), msg.data());
   });
-  auto created = plugins::create_instances(*cfg, prepared.value(), services);
-  std::filesystem::remove_all(scratch, ec);
-  if (!created.ok()) {
-    std::fputs(config::format_errors(created.error()).c_str(), stderr);
+  if (auto refused = plugins::check_instances(*cfg, prepared.value()); !refused.empty()) {
+    std::fputs(config::format_errors(refused).c_str(), stderr);
     return config::kExitConfig;
   }
   std::printf("%s: OK\n", path.c_str());

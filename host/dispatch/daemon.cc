@@ -253,6 +253,10 @@ int Daemon::run(const RunOptions& options) {
     std::fputs(config::format_errors(prepared.error()).c_str(), stderr);
     return config::kExitConfig;
   }
+  if (auto refused = plugins::check_instances(config_, prepared.value()); !refused.empty()) {
+    std::fputs(config::format_errors(refused).c_str(), stderr);
+    return config::kExitConfig;
+  }
   // 2. The bus.
   Status s = start_bus();
   if (!s.ok()) {

@@ -1,5 +1,13 @@
 #include "plugins/plugin_loader.h"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "admin/metrics_registry.h"
+#include "config/suggest.h"
+
 #include "wallet_eventd/events.h"
 
 namespace wallet_eventd::plugins {
@@ -26,8 +34,15 @@ Result<std::vector<PreparedInstance>, std::vector<config::ConfigError>> prepare_
     auto lib = PluginLibrary::load(p.resolved_path, opts);
     if (!lib.ok()) {
       std::string hint;
-      if (inst.path.find('/') == std::string::npos)
+      if (inst.path.find('/') == std::string::npos) {
         hint = "built-in plugins are looked up in " + plugin_dir + " (set plugin_dir to change)";
+        std::vector<std::string> builtins;
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(plugin_dir, ec))
+          if (entry.path().extension() == ".so") builtins.push_back(entry.path().stem().string());
+        if (auto guess = config::suggest(inst.path, builtins))
+          hint = "did you mean `" + *guess + "`? " + hint;
+      }
       errors.push_back(cfg.error(key + ".path", lib.error().message, hint));
       continue;
     }
@@ -75,11 +90,49 @@ create_instances(const config::Config& cfg, const std::vector<PreparedInstance>&
         if (cfg.plugins[index].name == p.config.name) break;
       config::ConfigError e = cfg.error(entry_key(index) + ".config", inst.error().message);
       if (!e.where.known()) e.where = p.config.config_location;
+      // Plugins name the key first ("max_file_bytes must be ...", "issuers[...].token_file:
+      // ..."): point at that key's line when the message starts with one of the block's keys.
+      const std::string& why = inst.error().message;
+      const auto reason_at = why.find("rejected its config: ");
+      if (reason_at != std::string::npos) {
+        const std::string reason = why.substr(reason_at + 21);
+        size_t best = 0;
+        for (const auto& [key, where] : p.config.config_locations) {
+          if (key.size() <= best || reason.compare(0, key.size(), key) != 0) continue;
+          const char next = reason.size() > key.size() ? reason[key.size()] : ' ';
+          if (next != ' ' && next != ':' && next != '[' && next != '.') continue;
+          best = key.size();
+          e.where = where;
+        }
+      }
       return std::vector<config::ConfigError>{e};
     }
     out.push_back(std::move(inst).value());
   }
   return out;
+}
+
+std::vector<config::ConfigError> check_instances(const config::Config& cfg,
+                                                 const std::vector<PreparedInstance>& prepared) {
+  static std::atomic<int> counter{0};
+  std::error_code ec;
+  const auto scratch =
+      std::filesystem::temp_directory_path() /
+      ("wallet-eventd-check-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::filesystem::create_directories(scratch, ec);
+  std::filesystem::permissions(scratch, std::filesystem::perms::owner_all, ec);
+  HostServices services;
+  services.topic_prefix = cfg.topics.prefix;
+  services.state_dir = scratch.string();
+  admin::MetricsRegistry metrics;
+  services.metrics = &metrics;
+  std::vector<config::ConfigError> errors;
+  {
+    auto created = create_instances(cfg, prepared, services);
+    if (!created.ok()) errors = created.error();
+  }  // instances destroyed here, before their scratch directory goes
+  std::filesystem::remove_all(scratch, ec);
+  return errors;
 }
 
 }  // namespace wallet_eventd::plugins

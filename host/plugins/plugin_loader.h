@@ -34,6 +34,13 @@ Result<std::vector<std::unique_ptr<PluginInstance>>, std::vector<config::ConfigE
 create_instances(const config::Config& cfg, const std::vector<PreparedInstance>& prepared,
                  const HostServices& services);
 
+// Lets every plugin judge its own config without a bus: creates and destroys each instance
+// with a scratch state directory (publishing is refused meanwhile). Empty when all accept.
+// `check-config` and `run` (before it touches the bus) use it, so a config a plugin refuses
+// never half-starts the daemon.
+std::vector<config::ConfigError> check_instances(const config::Config& cfg,
+                                                 const std::vector<PreparedInstance>& prepared);
+
 }  // namespace wallet_eventd::plugins
 
 #endif  // WALLET_EVENTD_PLUGINS_PLUGIN_LOADER_H_
