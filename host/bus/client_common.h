@@ -9,6 +9,9 @@ namespace wallet_eventd::bus {
 
 // bootstrap.servers plus the passthrough properties of a ClientConfig.
 Properties base_properties(const ClientConfig& config);
+// base_properties, then config.producer_properties / config.consumer_properties on top.
+Properties producer_properties(const ClientConfig& config);
+Properties consumer_properties(const ClientConfig& config);
 
 }  // namespace wallet_eventd::bus
 

@@ -2,6 +2,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <yaml-cpp/yaml.h>
+
 #include "config/config.h"
 #include "wallet_eventd/client.h"
 
@@ -29,16 +31,39 @@ Result<ClientConfig> ClientConfig::from_yaml(const std::string& path) {
     out.bootstrap_servers = c.bus.bootstrap_servers;
   }
   out.topic_prefix = c.topics.prefix;
-  out.group_id = c.consumer.group_prefix;
+  // The client's own consumer group: consumer.group_prefix when the file sets it, otherwise
+  // the struct default (the daemon's instances use "<group_prefix>.<instance>").
+  try {
+    YAML::Node root = YAML::LoadFile(path);
+    if (root["consumer"] && root["consumer"]["group_prefix"])
+      out.group_id = c.consumer.group_prefix;
+  } catch (const YAML::Exception&) {
+    out.group_id = c.consumer.group_prefix;  // not reached: load_config parsed the same file
+  }
   out.enable_dlq = c.dlq.enabled;
   out.dlq_topic = c.topics.dlq;
   out.properties = c.bus.properties;
-  for (const auto& [k, v] : c.bus.producer_properties) out.properties[k] = v;
+  out.producer_properties = c.bus.producer_properties;
+  out.consumer_properties = c.bus.consumer_properties;
   out.limits = {c.consumer.max_record_bytes, c.consumer.max_depth};
-  // acks / retries / idempotence may be overridden through producer_properties.
-  if (auto it = out.properties.find("acks"); it != out.properties.end()) {
-    out.acks = it->second;
-    out.properties.erase(it);
+  // acks / retries set through the producer's (or the shared) properties become the fields.
+  for (auto* props : {&out.properties, &out.producer_properties}) {
+    if (auto it = props->find("acks"); it != props->end()) {
+      out.acks = it->second;
+      props->erase(it);
+    }
+    if (auto it = props->find("retries"); it != props->end()) {
+      try {
+        size_t used = 0;
+        const int n = std::stoi(it->second, &used);
+        if (used == it->second.size()) {
+          out.retries = n;
+          props->erase(it);
+        }
+      } catch (const std::exception&) {
+        // left in the map: librdkafka judges the value
+      }
+    }
   }
   return out;
 }

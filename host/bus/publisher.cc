@@ -12,7 +12,39 @@ Properties base_properties(const ClientConfig& config) {
   for (const auto& [k, v] : config.properties) p[k] = v;
   return p;
 }
+Properties producer_properties(const ClientConfig& config) {
+  Properties p = base_properties(config);
+  for (const auto& [k, v] : config.producer_properties) p[k] = v;
+  return p;
+}
+Properties consumer_properties(const ClientConfig& config) {
+  Properties p = base_properties(config);
+  for (const auto& [k, v] : config.consumer_properties) p[k] = v;
+  return p;
+}
 }  // namespace bus
+
+namespace {
+
+// Refuses what every consumer would dead-letter: the wire form must decode (within the
+// configured limits) to an event of the same type and wallet as the one that routes it.
+Status check_wire(const WalletEvent& event, std::string_view json, const DecodeLimits& limits) {
+  const std::string type(event_type_name(type_of(event)));
+  auto decoded = decode_event(json, limits);
+  if (!decoded.ok())
+    return Error{Error::Code::kInvalidArgument,
+                 "invalid " + type + " event: " + decoded.error().message()};
+  if (type_of(decoded.value()) != type_of(event))
+    return Error{Error::Code::kInvalidArgument,
+                 "the JSON is a " + std::string(event_type_name(type_of(decoded.value()))) +
+                     ", the event a " + type};
+  if (metadata_of(decoded.value()).wallet_id != metadata_of(event).wallet_id)
+    return Error{Error::Code::kInvalidArgument,
+                 "the JSON's wallet_id differs from the event's (the record key)"};
+  return Status::Ok();
+}
+
+}  // namespace
 
 std::string ClientConfig::topic_for(EventType type) const {
   return topic_prefix + "." + std::string(topic_suffix(type));
@@ -45,7 +77,7 @@ Publisher::~Publisher() = default;
 Result<std::unique_ptr<Publisher>> Publisher::create(const ClientConfig& config) {
   bus::Producer::Options opts;
   opts.properties = {{"acks", config.acks}, {"retries", std::to_string(config.retries)}};
-  for (const auto& [k, v] : bus::base_properties(config)) opts.properties[k] = v;
+  for (const auto& [k, v] : bus::producer_properties(config)) opts.properties[k] = v;
   opts.transactional_id = config.transactional_id;
   opts.timeout = config.timeout;
   opts.name = "publisher";
@@ -64,6 +96,7 @@ Status Publisher::publish(const WalletEvent& event) {
 }
 
 Status Publisher::publish_json(const WalletEvent& event, std::string_view json) {
+  if (Status c = check_wire(event, json, impl_->config.limits); !c.ok()) return c;
   const std::string topic = impl_->config.topic_for(type_of(event));
   return impl_->producer
       ->produce_sync(topic, metadata_of(event).wallet_id, json, event_headers(event))
@@ -71,7 +104,10 @@ Status Publisher::publish_json(const WalletEvent& event, std::string_view json) 
 }
 
 Status Publisher::publish_async(const WalletEvent& event, std::string json, Done done) {
-  if (json.empty()) json = encode_event(event);
+  if (json.empty()) {
+    json = encode_event(event);
+    if (Status c = check_wire(event, json, impl_->config.limits); !c.ok()) return c;
+  }
   const std::string topic = impl_->config.topic_for(type_of(event));
   return impl_->producer->produce(topic, metadata_of(event).wallet_id, json, event_headers(event),
                                   [done = std::move(done)](const bus::Delivery& d) {

@@ -42,7 +42,7 @@ Result<std::unique_ptr<Subscriber>> Subscriber::create(const ClientConfig& confi
     }
   }
   bus::Consumer::Options copts;
-  copts.properties = bus::base_properties(config);
+  copts.properties = bus::consumer_properties(config);
   copts.group_id = impl->options.group_id.empty() ? config.group_id : impl->options.group_id;
   copts.topics = topics;
   copts.from_beginning = impl->options.from_beginning;
@@ -59,7 +59,7 @@ Result<std::unique_ptr<Subscriber>> Subscriber::create(const ClientConfig& confi
   impl->consumer = std::move(consumer).value();
   if (config.enable_dlq) {
     bus::Producer::Options popts;
-    popts.properties = bus::base_properties(config);
+    popts.properties = bus::producer_properties(config);
     popts.timeout = config.timeout;
     auto producer = bus::Producer::create(std::move(popts));
     if (!producer.ok()) return producer.error();
@@ -100,8 +100,12 @@ std::optional<Result<ReceivedEvent, ReceiveError>> Subscriber::next(
         bus::DlqWriter writer(s.dlq_producer.get(), s.config.dlq_topic);
         Status w = writer.write(letter);
         if (!w.ok()) {
-          // Not dead-lettered: do not move past it; the caller sees the error again later.
+          // Not dead-lettered: do not move past it. Rewind the fetch position so that the
+          // next call delivers this record again (and retries the dead letter); otherwise a
+          // later record of the partition would commit past it and lose it.
           log_message(LogLevel::kError, "dead-lettering failed: " + w.message());
+          Status back = s.consumer->seek(tp, msg->offset);
+          if (!back.ok()) log_message(LogLevel::kError, "subscriber rewind: " + back.message());
           return Result<ReceivedEvent, ReceiveError>(ReceiveError{decoded.error(), record});
         }
       }

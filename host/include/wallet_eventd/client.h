@@ -5,7 +5,17 @@
 //   auto publisher = Publisher::create(config);         // Result<std::unique_ptr<Publisher>>
 //   Status s = publisher.value()->publish(event);       // returns once the broker acked
 //
-// Errors are values (Result / Status, see result.h); nothing here throws.
+// Errors: one convention for the whole library. Every fallible call returns a Result (value or
+// Error) or a Status (ok or Error), see result.h; nothing here throws (except std::bad_alloc,
+// and std::bad_variant_access when value()/error() is read from the wrong side of a Result).
+// Callbacks you pass in (Publisher::Done) must not throw either.
+//
+// Ownership: create() hands you the object in a std::unique_ptr; you own it, and destroying it
+// releases its Kafka clients. Arguments are only borrowed for the duration of the call (events
+// are encoded and copied before a call returns); everything returned (Record, ReceivedEvent,
+// ReceiveError, Status) is a plain value you own. The library keeps no pointer to anything of
+// yours, except the `done` callbacks of publish_async until they have run.
+// Thread-safety: stated per class below. ClientConfig, Record and the events are plain values.
 #ifndef WALLET_EVENTD_CLIENT_H_
 #define WALLET_EVENTD_CLIENT_H_
 
@@ -38,13 +48,22 @@ struct ClientConfig {
   // How long publish() waits for the broker's acknowledgement (librdkafka message.timeout.ms),
   // and the bound on transaction calls. Default: 30 s.
   std::chrono::milliseconds timeout{30000};
-  // Any librdkafka property, passed through verbatim (security.protocol, sasl.*, ssl.*, ...).
+  // Any librdkafka property, passed through verbatim (security.protocol, sasl.*, ssl.*, ...):
+  // `properties` to every Kafka client the library creates, then the producer- or
+  // consumer-specific map on top (like the YAML's bus.properties / producer_properties /
+  // consumer_properties).
   std::map<std::string, std::string> properties;
+  std::map<std::string, std::string> producer_properties;
+  std::map<std::string, std::string> consumer_properties;
   DecodeLimits limits;
 
-  // Reads the daemon's YAML file (bus:, topics:, consumer:, dlq: sections). With
-  // `bus.embedded: true` the bootstrap address is the one the running daemon wrote to
-  // `<state_dir>/embedded-bootstrap`.
+  // Reads the daemon's YAML file (bus:, topics:, consumer:, dlq: sections); what the file does
+  // not say keeps the default above. group_id = consumer.group_prefix when set; acks and
+  // retries are taken out of bus.properties / bus.producer_properties into their fields; the
+  // three property maps are copied. With `bus.embedded: true` the bootstrap address is the one
+  // the running daemon wrote to `<state_dir>/embedded-bootstrap` (kUnavailable if absent).
+  // A file the daemon would refuse is kInvalidArgument with the daemon's file:line:column
+  // messages.
   static Result<ClientConfig> from_yaml(const std::string& path);
 
   std::string topic_for(EventType type) const;  // "<prefix>.<suffix>"
@@ -72,40 +91,56 @@ struct Record {
 // event_type, correlation_id, wallet_id, schema_version.
 std::vector<Header> event_headers(const WalletEvent& event);
 
-// Publishes events. Thread-safety: all methods may be called from several threads at once,
-// except that the transaction calls (publish_batch with a transactional id, begin/commit/
-// abort) must not overlap each other.
+// Publishes events.
+// Thread-safety: publish, publish_json, publish_async, flush and config may be called from
+// several threads at once on one Publisher. With a transactional id, the transaction calls
+// (publish_batch, begin/commit/abort_transaction) must not overlap each other, and while a
+// transaction is open every record published through this Publisher, from any thread, joins it.
+// A Publisher is meant to be long-lived and shared: each one owns a Kafka producer and a thread.
 class Publisher {
  public:
+  // Fails with kInvalidArgument on a librdkafka property it rejects; with a transactional id
+  // also (kTimeout, kUnavailable or kBroker) when the transactions cannot be initialised with
+  // the broker within config.timeout. Without one it does not contact the broker.
   static Result<std::unique_ptr<Publisher>> create(const ClientConfig& config);
-  ~Publisher();  // waits up to config.timeout for records still in flight
+  // Waits up to config.timeout for records still in flight; whatever is left then is failed,
+  // so every publish_async `done` has run exactly once when the destructor returns.
+  ~Publisher();
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
 
   // Routes, keys and headers the event and returns once the broker acknowledged it, or with
-  // the broker's error (Error::Code::kBroker / kTimeout / kUnavailable).
+  // the broker's error (Error::Code::kBroker / kTimeout / kUnavailable). An event whose wire
+  // form would not decode (e.g. an event_id that is not a UUID, a schema_version of another
+  // major, larger than config.limits) is refused with kInvalidArgument and nothing is sent.
   Status publish(const WalletEvent& event);
-  // The same, sending `json` (already the event's wire form, e.g. with extra fields) verbatim.
+  // The same, sending `json` (already the event's wire form, e.g. with extra fields) verbatim;
+  // refused (kInvalidArgument) unless it decodes to an event of the same type and wallet_id.
   Status publish_json(const WalletEvent& event, std::string_view json);
 
-  // Queues the record and returns at once; `done` runs on a library thread with the outcome.
-  // `json` empty = encode the event. Use flush() to wait for all of them.
+  // Queues the record and returns at once; `done` runs on a library thread with the outcome
+  // (it must be thread-safe and must not block for long). `json` empty = encode and check the
+  // event as publish() does; a non-empty `json` is sent verbatim without that check (for
+  // callers that decoded it themselves, like `wallet-eventd publish`). When the returned Status
+  // is an error, nothing was queued and `done` is not called. flush() waits for all of them.
   using Done = std::function<void(const Status&)>;
   Status publish_async(const WalletEvent& event, std::string json, Done done);
   Status flush(std::chrono::milliseconds timeout);
 
   // Without a transactional id: each event is published; one Status per event, in order,
-  // `status` ok only if all are. With one: all become visible atomically or none does
-  // (consumers must read with isolation.level=read_committed); on failure every entry
-  // carries the error and the transaction was aborted.
+  // `status` ok only if all are (else the first failure). With one: all become visible
+  // atomically or none does (consumers must read with isolation.level=read_committed); on
+  // failure (e.g. one invalid event) the transaction was aborted, `status` and every entry
+  // carry the first error, and the Publisher can run the next transaction.
   struct BatchResult {
     Status status;
     std::vector<Status> events;
   };
   BatchResult publish_batch(const std::vector<WalletEvent>& events);
 
-  // Explicit transactions (needs a transactional id): events published between begin and
-  // commit become visible together; abort discards them.
+  // Explicit transactions (needs a transactional id, else kInvalidArgument): events published
+  // between begin and commit become visible together; abort discards them. commit flushes
+  // first. An error with code kAborted means the transaction can only be aborted.
   Status begin_transaction();
   Status commit_transaction();
   Status abort_transaction();
@@ -133,7 +168,9 @@ struct ReceiveError {
 // Reads events of chosen types with its own consumer group. Offsets are committed at least
 // once: an event's offset is committed only after the next call to next() (or commit()), so
 // an event whose processing crashed the caller is delivered again.
-// Thread-safety: one thread at a time.
+// Thread-safety: not thread-safe; use one Subscriber from one thread at a time (it may be
+// handed to another thread between calls). Use one Subscriber per consuming thread.
+// The destructor calls close().
 class Subscriber {
  public:
   struct Options {
@@ -149,7 +186,12 @@ class Subscriber {
   Subscriber& operator=(const Subscriber&) = delete;
 
   // The next event of a subscribed type (or a decode error), waiting up to `timeout`;
-  // nullopt when nothing arrived in time. Records of other types are skipped.
+  // nullopt when nothing arrived in time. Records of other types are skipped. A record that
+  // does not decode comes back as a ReceiveError and the stream goes on with the next record
+  // (with enable_dlq, only once it was dead-lettered; if that fails, the same record comes
+  // back again on a later call).
+  // Broker trouble is not an error here: librdkafka reconnects, next() returns nullopt
+  // meanwhile and logs through log.h.
   std::optional<Result<ReceivedEvent, ReceiveError>> next(std::chrono::milliseconds timeout);
   // Commits everything returned so far.
   Status commit();
