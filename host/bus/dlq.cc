@@ -27,9 +27,19 @@ std::vector<Header> dead_letter_headers(const DeadLetter& letter) {
 }
 
 Status DlqWriter::write(const DeadLetter& letter) {
-  Delivery d =
-      producer_->produce_sync(topic_, letter.key, letter.value, dead_letter_headers(letter));
-  return d.status;
+  std::vector<Header> headers = dead_letter_headers(letter);
+  Delivery d = producer_->produce_sync(topic_, letter.key, letter.value, headers);
+  // A record too large for the DLQ would fail the same way on every retry and stall its
+  // pipeline for good (a record over consumer.max_record_bytes is such a record with the
+  // defaults): write the context without the bytes instead.
+  const std::string too_large = rd_kafka_err2str(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+  if (d.status.ok() || letter.value.empty() ||
+      d.status.message().find(too_large) == std::string::npos) {
+    return d.status;
+  }
+  headers.push_back(
+      {kDlqValueOmitted, std::to_string(letter.value.size()) + " bytes: " + d.status.message()});
+  return producer_->produce_sync(topic_, letter.key, {}, headers).status;
 }
 
 }  // namespace wallet_eventd::bus

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -1148,6 +1149,8 @@ ConfigError syntax_error(const YAML::Exception& e, const std::string& text,
     err.hint = "a `[` is missing its `]`";
   } else if (e.msg == "end of map flow not found") {
     err.hint = "a `{` is missing its `}`";
+  } else if (e.msg == "unexpected `,`") {
+    err.hint = "a `,` separates items only inside [ ] or { }; quote a value that starts with it";
   } else if (e.msg == "unknown token") {
     err.hint = "quote values that start with `@` or a backquote";
   }
@@ -1203,10 +1206,44 @@ std::string base_dir_of(const std::string& file) {
   return strip_trailing_slash(abs.lexically_normal().string());
 }
 
+// Reads the documents of `text` with yaml-cpp's event parser and throws where one makes no
+// progress. yaml-cpp 0.7 (Debian 12) leaves a token that cannot start a node (a `,` outside
+// [ ] or { }) unconsumed, so YAML::LoadAll would return an empty document at the same place
+// forever, its memory growing without bound (found by tests/fuzz/config_fuzz).
+void check_documents_progress(const std::string& text) {
+  struct DocumentStarts : YAML::EventHandler {
+    std::vector<YAML::Mark> starts;
+    void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  } handler;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  while (parser.HandleNextDocument(handler)) {
+    const std::vector<YAML::Mark>& s = handler.starts;
+    if (s.size() >= 2 && s[s.size() - 1].pos == s[s.size() - 2].pos) {
+      const YAML::Mark& m = s.back();
+      const std::string token =
+          m.pos >= 0 && static_cast<size_t>(m.pos) < text.size() ? text.substr(m.pos, 1) : "?";
+      throw YAML::ParserException(m, "unexpected `" + token + "`");
+    }
+  }
+}
+
 Result<Config, std::vector<ConfigError>> parse(std::string text, const std::string& file) {
   if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);  // UTF-8 byte order mark
   std::vector<Node> docs;
   try {
+    check_documents_progress(text);
     docs = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     return std::vector<ConfigError>{syntax_error(e, text, file)};
