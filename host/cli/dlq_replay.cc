@@ -270,6 +270,21 @@ int dlq_replay(const std::string& path, const DlqReplayOptions& options) {
         ++counts.left;
         std::fprintf(stderr, "left %s: original topic %s is not a wallet topic of %s\n",
                      where.c_str(), origin != nullptr ? origin->c_str() : "(none)", path.c_str());
+      } else if (header(r.headers, bus::kDlqValueOmitted) != nullptr) {
+        ++counts.left;
+        std::fprintf(
+            stderr,
+            "left %s: the record was too large for the DLQ (%s); the original is at "
+            "%s[%s]@%s\n",
+            where.c_str(), header(r.headers, bus::kDlqValueOmitted)->c_str(), origin->c_str(),
+            [&] {
+              const std::string* p = header(r.headers, bus::kDlqOriginalPartition);
+              return p != nullptr ? p->c_str() : "?";
+            }(),
+            [&] {
+              const std::string* o = header(r.headers, bus::kDlqOriginalOffset);
+              return o != nullptr ? o->c_str() : "?";
+            }());
       } else if (replays >= max_replays) {
         ++counts.left;
         std::fprintf(stderr, "left %s: already replayed %u time(s) (limit %u); last error: %s\n",
