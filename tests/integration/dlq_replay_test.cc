@@ -45,31 +45,6 @@ std::vector<std::string> publish_keys(const std::string& prefix, int count) {
   return ids;
 }
 
-// event_id -> how many recorder lines end with `result` for it.
-std::map<std::string, int> recorded(const std::string& file, const std::string& result) {
-  std::map<std::string, int> out;
-  for (const auto& l : wep_it::read_lines(file))
-    if (l.size() > result.size() + 1 &&
-        l.compare(l.size() - result.size(), result.size(), result) == 0)
-      ++out[l.substr(0, l.find(' '))];
-  return out;
-}
-
-// event_id -> count over every record of the audit log in `dir`.
-std::map<std::string, int> audited(const fs::path& dir) {
-  std::map<std::string, int> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() != ".jsonl") continue;
-    for (const auto& line : wep_it::read_lines(entry.path().string())) {
-      if (line.empty()) continue;
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_object() && j.contains("event_id")) ++out[j["event_id"].get<std::string>()];
-    }
-  }
-  return out;
-}
-
 size_t count_instance(const std::vector<Record>& records, const std::string& instance) {
   size_t n = 0;
   for (const auto& r : records)
@@ -151,19 +126,19 @@ TEST(DlqReplay, AFixedHandlerGetsItsDeadLettersAndTheAuditLogBecomesComplete) {
     // Phase 1: the audit volume fills up and picky fails every 10th event.
     ASSERT_TRUE(wep_it::eventually(
         [&] {
-          if (recorded(bystander_out, " done").size() < kEvents) return false;
+          if (wep_it::recorded_ids(bystander_out).size() < kEvents) return false;
           auto dlq = wep_it::read_topic(prefix + ".dlq", 10000, std::chrono::seconds(2));
           size_t audit_dead = count_instance(dlq, "audit");
           dead = dlq.size();
           return count_instance(dlq, "picky") == kEvents / 10 && audit_dead > 0 &&
-                 audited(audit_dir).size() + audit_dead == kEvents;
+                 wep_it::audited_ids(audit_dir).size() + audit_dead == kEvents;
         },
         std::chrono::seconds(120)))
         << daemon.log();
     daemon.signal(SIGTERM);
     ASSERT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
   }
-  const size_t audited_before = audited(audit_dir).size();
+  const size_t audited_before = wep_it::audited_ids(audit_dir).size();
   std::fprintf(stderr, "phase 1: published %d, audited %zu, dead-lettered %zu (picky %d)\n",
                kEvents, audited_before, dead, kEvents / 10);
   ASSERT_LT(audited_before, static_cast<size_t>(kEvents));
@@ -180,15 +155,15 @@ TEST(DlqReplay, AFixedHandlerGetsItsDeadLettersAndTheAuditLogBecomesComplete) {
 
   ASSERT_TRUE(wep_it::eventually(
       [&] {
-        return audited(audit_dir).size() == kEvents &&
-               recorded(picky_out, " done").size() == kEvents;
+        return wep_it::audited_ids(audit_dir).size() == kEvents &&
+               wep_it::recorded_ids(picky_out).size() == kEvents;
       },
       std::chrono::seconds(90)))
       << daemon.log();
   std::this_thread::sleep_for(std::chrono::seconds(2));  // anything extra would show up now
-  auto audit = audited(audit_dir);
-  auto picky = recorded(picky_out, " done");
-  auto bystander = recorded(bystander_out, " done");
+  auto audit = wep_it::audited_ids(audit_dir);
+  auto picky = wep_it::recorded_ids(picky_out);
+  auto bystander = wep_it::recorded_ids(bystander_out);
   size_t duplicates = 0, lost = 0;
   for (const auto& id : ids) {
     if (audit[id] == 0) ++lost;
@@ -288,7 +263,7 @@ TEST(DlqReplay, DryRunFiltersAndTheReplayLimit) {
   EXPECT_EQ(by_replays["1"], 5);
   EXPECT_EQ(by_replays["2"], 5);
   EXPECT_EQ(wep_it::read_lines(always_out).size(), 15u);
-  auto bystander = recorded(bystander_out, " done");
+  auto bystander = wep_it::recorded_ids(bystander_out);
   EXPECT_EQ(bystander.size(), 5u);
   for (const auto& id : ids) EXPECT_EQ(bystander[id], 1) << id;
   daemon.signal(SIGTERM);

@@ -162,30 +162,6 @@ class Load {
   std::string first_error_;
 };
 
-// event_id -> number of recorder lines with that result ("done", "failed", ...).
-std::map<std::string, int> recorded(const std::string& file, const std::string& result = "done") {
-  std::map<std::string, int> out;
-  const std::string suffix = " " + result;
-  for (const auto& l : wep_it::read_lines(file))
-    if (l.size() > suffix.size() && l.compare(l.size() - suffix.size(), suffix.size(), suffix) == 0)
-      ++out[l.substr(0, l.find(' '))];
-  return out;
-}
-
-// event_id -> number of records in the audit log directory.
-std::map<std::string, int> audited(const fs::path& dir) {
-  std::map<std::string, int> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() != ".jsonl") continue;
-    for (const auto& line : wep_it::read_lines(entry.path().string())) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_object() && j.contains("event_id")) ++out[j["event_id"].get<std::string>()];
-    }
-  }
-  return out;
-}
-
 struct Tally {
   size_t handled = 0, lost = 0, duplicated = 0;
 };
@@ -265,12 +241,12 @@ TEST(Fault, KillNineFiveTimesWhileFiftyThousandEventsArePublished) {
   ASSERT_EQ(published.size(), static_cast<size_t>(kEvents));
   bool complete = wep_it::eventually(
       [&] {
-        return audited(audit_dir).size() >= published.size() &&
-               recorded(counter).size() >= published.size();
+        return wep_it::audited_ids(audit_dir).size() >= published.size() &&
+               wep_it::recorded_ids(counter).size() >= published.size();
       },
       seconds(240));
-  auto audit_seen = audited(audit_dir);
-  auto counter_seen = recorded(counter);
+  auto audit_seen = wep_it::audited_ids(audit_dir);
+  auto counter_seen = wep_it::recorded_ids(counter);
   Tally a = tally(published, audit_seen), c = tally(published, counter_seen);
   report("kill-9", "audit", published.size(), a);
   report("kill-9", "counter", published.size(), c);
@@ -320,8 +296,9 @@ TEST(Fault, BrokerStoppedForTenSecondsMidRun) {
   load.join();
   auto published = load.acked();
   EXPECT_EQ(load.failed(), 0u) << load.first_error();
-  wep_it::eventually([&] { return recorded(out).size() >= published.size(); }, seconds(90));
-  Tally t = tally(published, recorded(out));
+  wep_it::eventually([&] { return wep_it::recorded_ids(out).size() >= published.size(); },
+                     seconds(90));
+  Tally t = tally(published, wep_it::recorded_ids(out));
   report("broker-outage", "rec", published.size(), t);
   EXPECT_EQ(published.size(), static_cast<size_t>(kEvents));
   EXPECT_EQ(t.lost, 0u) << daemon.log();
@@ -348,24 +325,25 @@ TEST(Fault, SigtermUnderLoadFinishesInFlightBatchesAndCommits) {
     ASSERT_EQ(published.size(), static_cast<size_t>(kEvents)) << load.first_error();
   }
   wep_it::Daemon first(config);
-  ASSERT_TRUE(wep_it::eventually([&] { return recorded(out).size() >= 500; }, seconds(60)))
+  ASSERT_TRUE(
+      wep_it::eventually([&] { return wep_it::recorded_ids(out).size() >= 500; }, seconds(60)))
       << first.log();
   const auto t0 = std::chrono::steady_clock::now();
   first.signal(SIGTERM);
   const int rc = first.wait(seconds(15));
   const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
-  const size_t before_restart = recorded(out).size();
+  const size_t before_restart = wep_it::recorded_ids(out).size();
   std::fprintf(stderr, "SIGTERM: exit %d after %lld ms with %zu handled\n", rc,
                static_cast<long long>(took.count()), before_restart);
   EXPECT_EQ(rc, 0) << first.log();
   EXPECT_LT(took, seconds(10)) << "the default shutdown deadline is 10 s";
   // The restarted daemon starts exactly where the first one committed: no event twice.
   wep_it::Daemon second(config);
-  ASSERT_TRUE(
-      wep_it::eventually([&] { return recorded(out).size() >= published.size(); }, seconds(120)))
+  ASSERT_TRUE(wep_it::eventually(
+      [&] { return wep_it::recorded_ids(out).size() >= published.size(); }, seconds(120)))
       << second.log();
   std::this_thread::sleep_for(seconds(1));
-  Tally t = tally(published, recorded(out));
+  Tally t = tally(published, wep_it::recorded_ids(out));
   report("sigterm", "rec", published.size(), t);
   EXPECT_EQ(t.lost, 0u);
   EXPECT_EQ(t.duplicated, 0u) << "offsets of finished batches were not committed at SIGTERM";
@@ -416,7 +394,8 @@ TEST(Fault, SighupReloadsInstancesWithoutLosingOrDuplicatingAuditRecords) {
     return acked;
   };
   auto first = publish(300);
-  ASSERT_TRUE(wep_it::eventually([&] { return audited(audit_dir).size() >= 300; })) << daemon.log();
+  ASSERT_TRUE(wep_it::eventually([&] { return wep_it::audited_ids(audit_dir).size() >= 300; }))
+      << daemon.log();
 
   // B: r1 disabled, r2 enabled, audit's config changed (one more field stored as a digest).
   std::string yaml_b = yaml_a;
@@ -436,7 +415,11 @@ TEST(Fault, SighupReloadsInstancesWithoutLosingOrDuplicatingAuditRecords) {
       << daemon.log();
   auto second = publish(300);
   ASSERT_TRUE(wep_it::eventually(
-      [&] { return audited(audit_dir).size() >= 600 && recorded(r2).size() >= 600; }, seconds(60)))
+      [&] {
+        return wep_it::audited_ids(audit_dir).size() >= 600 &&
+               wep_it::recorded_ids(r2).size() >= 600;
+      },
+      seconds(60)))
       << daemon.log();
 
   // C: not YAML at all. Refused, logged, and the running set keeps going.
@@ -453,7 +436,11 @@ TEST(Fault, SighupReloadsInstancesWithoutLosingOrDuplicatingAuditRecords) {
             std::string::npos);
   auto third = publish(300);
   ASSERT_TRUE(wep_it::eventually(
-      [&] { return audited(audit_dir).size() >= 900 && recorded(r2).size() >= 900; }, seconds(60)))
+      [&] {
+        return wep_it::audited_ids(audit_dir).size() >= 900 &&
+               wep_it::recorded_ids(r2).size() >= 900;
+      },
+      seconds(60)))
       << daemon.log();
 
   // D: valid YAML, but a config the audit plugin itself refuses: audit keeps its previous one.
@@ -470,23 +457,26 @@ TEST(Fault, SighupReloadsInstancesWithoutLosingOrDuplicatingAuditRecords) {
       << daemon.log();
   auto fourth = publish(300);
   ASSERT_TRUE(wep_it::eventually(
-      [&] { return audited(audit_dir).size() >= 1200 && recorded(r2).size() >= 1200; },
+      [&] {
+        return wep_it::audited_ids(audit_dir).size() >= 1200 &&
+               wep_it::recorded_ids(r2).size() >= 1200;
+      },
       seconds(60)))
       << daemon.log();
   EXPECT_TRUE(daemon.running());
   std::this_thread::sleep_for(seconds(1));
 
-  Tally a = tally(published, audited(audit_dir));
+  Tally a = tally(published, wep_it::audited_ids(audit_dir));
   report("sighup", "audit", published.size(), a);
   EXPECT_EQ(a.lost, 0u);
   EXPECT_EQ(a.duplicated, 0u);
-  auto r1_seen = recorded(r1);
+  auto r1_seen = wep_it::recorded_ids(r1);
   for (const auto& id : first) EXPECT_EQ(r1_seen.count(id), 1u) << "r1 missed " << id;
   for (const auto& id : third)
     EXPECT_EQ(r1_seen.count(id), 0u) << "disabled r1 still handled " << id;
   for (const auto& id : fourth)
     EXPECT_EQ(r1_seen.count(id), 0u) << "disabled r1 still handled " << id;
-  Tally t2 = tally(published, recorded(r2));
+  Tally t2 = tally(published, wep_it::recorded_ids(r2));
   report("sighup", "r2 (enabled by reload, reads from the start)", published.size(), t2);
   EXPECT_EQ(t2.lost, 0u);
   // The audit config change took effect for the second and third thirds: kid is a digest.
@@ -544,8 +534,8 @@ TEST(Fault, MisbehavingPluginsPutExactlyTheRightRecordsInTheDlq) {
     }
   }
   wep_it::Daemon daemon(config);
-  ASSERT_TRUE(
-      wep_it::eventually([&] { return recorded(healthy).size() >= published.size(); }, seconds(60)))
+  ASSERT_TRUE(wep_it::eventually(
+      [&] { return wep_it::recorded_ids(healthy).size() >= published.size(); }, seconds(60)))
       << daemon.log();
   const size_t want = revoked.size() + stored.size() + published.size() / 100;
   std::vector<Record> dlq;
@@ -569,7 +559,7 @@ TEST(Fault, MisbehavingPluginsPutExactlyTheRightRecordsInTheDlq) {
   std::fprintf(stderr,
                "[figures] misbehaving: published %zu, healthy handled %zu, dead-lettered %zu "
                "(stubborn %zu, flaky %zu, blocker %zu)\n",
-               published.size(), recorded(healthy).size(), dlq.size(),
+               published.size(), wep_it::recorded_ids(healthy).size(), dlq.size(),
                by_instance["stubborn"].size(), by_instance["flaky"].size(),
                by_instance["blocker"].size());
   EXPECT_EQ(dlq.size(), want);
@@ -578,12 +568,12 @@ TEST(Fault, MisbehavingPluginsPutExactlyTheRightRecordsInTheDlq) {
   EXPECT_EQ(by_instance["blocker"], stored);
   EXPECT_EQ(codes["blocker"], "handler_timeout");
   std::set<std::string> flaky_failed;
-  for (const auto& [id, n] : recorded(flaky, "failed")) flaky_failed.insert(id);
+  for (const auto& [id, n] : wep_it::recorded_ids(flaky, "failed")) flaky_failed.insert(id);
   EXPECT_EQ(by_instance["flaky"], flaky_failed);
   EXPECT_EQ(flaky_failed.size(), published.size() / 100);
   EXPECT_EQ(codes["flaky"], "failed");
   EXPECT_EQ(by_instance.count("healthy"), 0u);
-  Tally t = tally(published, recorded(healthy));
+  Tally t = tally(published, wep_it::recorded_ids(healthy));
   EXPECT_EQ(t.lost, 0u);
   EXPECT_EQ(t.duplicated, 0u) << "the healthy instance was disturbed by the others";
   daemon.signal(SIGTERM);
@@ -605,7 +595,10 @@ TEST(Fault, TwoDaemonsShareTheGroupAndTheSurvivorTakesOver) {
   wep_it::Daemon b(config_b);
   Load load(prefix, 6000, 600);  // ~10 s
   ASSERT_TRUE(wep_it::eventually(
-      [&] { return recorded(out_a).size() > 100 && recorded(out_b).size() > 100; }, seconds(60)))
+      [&] {
+        return wep_it::recorded_ids(out_a).size() > 100 && wep_it::recorded_ids(out_b).size() > 100;
+      },
+      seconds(60)))
       << "both daemons should get partitions\n"
       << a.log() << b.log();
   auto partitions = [](const std::string& file) {
@@ -622,20 +615,20 @@ TEST(Fault, TwoDaemonsShareTheGroupAndTheSurvivorTakesOver) {
   for (const auto& tp : pa) EXPECT_EQ(pb.count(tp), 0u) << tp << " consumed by both at once";
   a.signal(SIGKILL);
   a.wait(seconds(10));
-  const size_t a_handled = recorded(out_a).size();
+  const size_t a_handled = wep_it::recorded_ids(out_a).size();
   load.join();
   auto published = load.acked();
   ASSERT_EQ(published.size(), 6000u) << load.first_error();
   auto union_seen = [&] {
-    auto seen = recorded(out_a);
-    for (const auto& [id, n] : recorded(out_b)) seen[id] += n;
+    auto seen = wep_it::recorded_ids(out_a);
+    for (const auto& [id, n] : wep_it::recorded_ids(out_b)) seen[id] += n;
     return seen;
   };
   bool complete =
       wep_it::eventually([&] { return tally(published, union_seen()).lost == 0; }, seconds(90));
   Tally t = tally(published, union_seen());
   std::fprintf(stderr, "[figures] scale-out: a handled %zu before kill -9, b %zu in total\n",
-               a_handled, recorded(out_b).size());
+               a_handled, wep_it::recorded_ids(out_b).size());
   report("scale-out", "a+b", published.size(), t);
   EXPECT_TRUE(complete) << b.log();
   EXPECT_EQ(t.lost, 0u);

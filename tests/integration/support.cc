@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
@@ -251,6 +252,29 @@ std::string daemon_config(const std::filesystem::path& dir, const std::string& p
                      extra;
   if (!plugins_yaml.empty()) yaml += "plugins:\n" + plugins_yaml;
   return write_file(dir, "wallet-eventd.yaml", yaml);
+}
+
+std::map<std::string, int> recorded_ids(const std::string& file, const std::string& result) {
+  std::map<std::string, int> out;
+  const std::string suffix = " " + result;
+  for (const auto& l : read_lines(file))
+    if (l.size() > suffix.size() && l.compare(l.size() - suffix.size(), suffix.size(), suffix) == 0)
+      ++out[l.substr(0, l.find(' '))];
+  return out;
+}
+
+std::map<std::string, int> audited_ids(const std::filesystem::path& dir) {
+  std::map<std::string, int> out;
+  if (!std::filesystem::exists(dir)) return out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".jsonl") continue;
+    for (const auto& line : read_lines(entry.path().string())) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains("event_id") && j["event_id"].is_string())
+        ++out[j["event_id"].get<std::string>()];
+    }
+  }
+  return out;
 }
 
 }  // namespace wep_it

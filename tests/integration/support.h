@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,6 +80,13 @@ void produce_raw(const std::string& topic, const std::string& key, const std::st
 // A YAML config on the test broker with the given prefix and plugins block (may be empty).
 std::string daemon_config(const std::filesystem::path& dir, const std::string& prefix,
                           const std::string& plugins_yaml, const std::string& extra = "");
+
+// event_id -> how many lines of a recorder test plugin's output end with " <result>"
+// ("done", "failed", "retry").
+std::map<std::string, int> recorded_ids(const std::string& file,
+                                        const std::string& result = "done");
+// event_id -> how many records of the audit log in `dir` (its *.jsonl files) carry it.
+std::map<std::string, int> audited_ids(const std::filesystem::path& dir);
 
 }  // namespace wep_it
 
