@@ -1,20 +1,32 @@
 // Microbenchmarks of the event model: decode_event per golden event type (as stored, and
 // compacted the way producers write records), encode_event, a nlohmann::json parse of the same
-// bytes for scale, and the timestamp/UUID helpers.
+// bytes for scale, and the timestamp/UUID helpers. And the cost of the C ABI: handing a batch
+// of decoded events to a plugin (bench/noop_plugin, loaded with dlopen) the way the pipeline
+// does, beside a direct C++ virtual call with the same work, at batch sizes 1, 64 and 512.
 //
 //   micro_bench [--benchmark_filter=decode/] [--shared-dir=<path to shared/>]
+//               [--noop-plugin=<path to noop.so>]
 #include <benchmark/benchmark.h>
+#include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "wallet_event_plugin.h"
 #include "wallet_eventd/events.h"
 
 namespace {
@@ -105,15 +117,515 @@ void BM_NewUuid(benchmark::State& state) {
   }
 }
 
+// ---- ABI dispatch ------------------------------------------------------------------------------
+// What the pipeline has for each record besides the decoded event (librdkafka owns these in the
+// daemon; plain strings here).
+struct FakeRecord {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string value;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct DispatchInput {
+  std::vector<WalletEvent> events;
+  std::vector<FakeRecord> records;
+};
+
+DispatchInput make_input(const std::vector<Golden>& golden, size_t n) {
+  DispatchInput in;
+  for (size_t i = 0; i < n; ++i) {
+    const Golden& g = golden[i % golden.size()];
+    in.events.push_back(g.event);
+    const auto& md = wallet_eventd::metadata_of(g.event);
+    FakeRecord r;
+    r.topic = "wallet." + std::string(wallet_eventd::topic_suffix(wallet_eventd::type_of(g.event)));
+    r.partition = static_cast<int32_t>(i % 3);
+    r.offset = static_cast<int64_t>(i);
+    r.key = md.wallet_id;
+    r.value = g.compact;
+    r.headers = {{"event_type",
+                  std::string(wallet_eventd::event_type_name(wallet_eventd::type_of(g.event)))},
+                 {"correlation_id", md.correlation_id},
+                 {"wallet_id", md.wallet_id},
+                 {"schema_version", md.schema_version}};
+    in.records.push_back(std::move(r));
+  }
+  return in;
+}
+
+uint64_t mono_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+void host_log(wep_host_ctx*, int32_t, wep_str) {}
+int32_t host_publish(wep_host_ctx*, wep_str, wep_str, wep_str, const wep_header*, size_t, char*,
+                     size_t) {
+  return WEP_ERR_UNSUPPORTED;
+}
+int32_t host_metric_register(wep_host_ctx*, const wep_metric_desc*, wep_metric**, char*, size_t) {
+  return WEP_ERR_UNSUPPORTED;
+}
+void host_metric_record(wep_metric*, const wep_str*, size_t, double) {}
+
+const wep_host_api kHostApi = {WEP_STRUCT_SIZE(wep_host_api, monotonic_ns),
+                               WEP_ABI_MAJOR,
+                               WEP_ABI_MINOR,
+                               host_log,
+                               host_publish,
+                               host_metric_register,
+                               host_metric_record,
+                               mono_ns};
+
+// noop.so, loaded and instantiated once.
+struct NoopPlugin {
+  const wep_plugin_descriptor* desc = nullptr;
+  wep_instance* inst = nullptr;
+  std::string output;
+};
+
+NoopPlugin* g_noop = nullptr;
+
+std::string load_noop(const std::string& path) {
+  void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (h == nullptr) return std::string("dlopen: ") + dlerror();
+  auto entry = reinterpret_cast<wep_plugin_entry_fn>(dlsym(h, WEP_ENTRY_SYMBOL));
+  if (entry == nullptr) return "no " WEP_ENTRY_SYMBOL " in " + path;
+  wep_host_info hi{WEP_STRUCT_SIZE(wep_host_info, host_version), WEP_ABI_MAJOR, WEP_ABI_MINOR,
+                   "bench"};
+  auto* p = new NoopPlugin;
+  p->desc = entry(&hi);
+  p->output = "/tmp/micro_bench_noop." + std::to_string(getpid());
+  const std::string config = "{\"output\": \"" + p->output + "\", \"expect\": 0}";
+  wep_instance_info info{};
+  info.struct_size = WEP_STRUCT_SIZE(wep_instance_info, topic_prefix);
+  info.host = &kHostApi;
+  info.instance_name = {"noop", 4};
+  info.config_json = {config.data(), config.size()};
+  info.state_dir = {"/tmp", 4};
+  info.topic_prefix = {"wallet", 6};
+  char err[1024] = {0};
+  if (p->desc->create(&info, &p->inst, err, sizeof err) != WEP_OK)
+    return std::string("noop create: ") + err;
+  g_noop = p;
+  return "";
+}
+
+wep_str str(std::string_view s) { return {s.data(), s.size()}; }
+
+constexpr size_t kMessageCapacity = 1024;
+
+// The per-poll state of pipeline.cc (Pipeline::Batch) and one handle_batch call (Call).
+struct PipelineBatch {
+  std::vector<std::string> timestamps;
+  std::vector<std::vector<wep_header>> headers;
+  std::vector<uint32_t> attempts;
+};
+struct Call {
+  std::shared_ptr<void> keep_alive;
+  std::vector<wep_event> events;
+  std::vector<wep_event_result> results;
+  std::vector<char> messages;
+  std::unique_ptr<char[]> raw_messages;  // the proposed variant: not zero-filled
+  std::vector<const wep_event*> event_ptrs;
+  std::vector<wep_event_result*> result_ptrs;
+  wep_batch batch{};
+  int32_t rc = WEP_OK;
+  char err[kMessageCapacity] = {0};
+};
+
+// Builds the call for events [0, k) as Pipeline::dispatch does. `zero_fill`: today's 1 KiB
+// zeroed message buffer per event; false: the same buffer left uninitialised except message[0].
+std::shared_ptr<Call> build_call(const DispatchInput& in, size_t k,
+                                 const std::shared_ptr<PipelineBatch>& shared, bool zero_fill) {
+  PipelineBatch& b = *shared;
+  b.timestamps.assign(k, {});
+  b.headers.assign(k, {});
+  b.attempts.assign(k, 0);
+  auto call = std::make_shared<Call>();
+  call->keep_alive = shared;
+  call->events.resize(k);
+  call->results.resize(k);
+  if (zero_fill) {
+    call->messages.assign(k * kMessageCapacity, '\0');
+  } else {
+    call->raw_messages.reset(new char[k * kMessageCapacity]);
+  }
+  char* messages = zero_fill ? call->messages.data() : call->raw_messages.get();
+  for (size_t j = 0; j < k; ++j) {
+    const WalletEvent& ev = in.events[j];
+    const FakeRecord& r = in.records[j];
+    const auto& md = wallet_eventd::metadata_of(ev);
+    b.timestamps[j] = wallet_eventd::format_timestamp(md.timestamp);
+    for (const auto& [hk, hv] : r.headers) b.headers[j].push_back({str(hk), str(hv)});
+    b.attempts[j] = 1;
+    wep_event& e = call->events[j];
+    e.struct_size = sizeof(wep_event);
+    e.event_type = static_cast<int32_t>(wallet_eventd::type_of(ev));
+    e.event_type_name = str(wallet_eventd::event_type_name(wallet_eventd::type_of(ev)));
+    e.event_id = str(md.event_id);
+    e.timestamp = str(b.timestamps[j]);
+    e.timestamp_unix_ns = md.timestamp.time_since_epoch().count();
+    e.correlation_id = str(md.correlation_id);
+    e.wallet_id = str(md.wallet_id);
+    e.schema_version = str(md.schema_version);
+    e.raw_json = str(r.value);
+    e.topic = str(r.topic);
+    e.partition = r.partition;
+    e.offset = r.offset;
+    e.key = str(r.key);
+    e.headers = b.headers[j].data();
+    e.header_count = b.headers[j].size();
+    e.delivery_attempt = 1;
+    char* msg = messages + j * kMessageCapacity;
+    msg[0] = '\0';
+    call->results[j] = {sizeof(wep_event_result), WEP_RESULT_UNSET, 0, msg, kMessageCapacity};
+  }
+  for (size_t j = 0; j < k; ++j) {
+    call->event_ptrs.push_back(&call->events[j]);
+    call->result_ptrs.push_back(&call->results[j]);
+  }
+  call->batch = {sizeof(wep_batch), call->event_ptrs.data(), call->result_ptrs.data(), k,
+                 mono_ns() + 30000ull * 1000000ull};
+  return call;
+}
+
+// What the pipeline does with the results: code, message copy, counters.
+size_t read_results(const Call& call, size_t k) {
+  size_t done = 0;
+  for (size_t j = 0; j < k; ++j) {
+    int32_t code = call.results[j].code;
+    std::string message(call.results[j].message,
+                        strnlen(call.results[j].message, kMessageCapacity));
+    if (code == WEP_RESULT_DONE) ++done;
+    benchmark::DoNotOptimize(message);
+  }
+  return done;
+}
+
+// The direct C++ baseline: a handler class the host would call with its own types.
+class CppHandler {
+ public:
+  virtual ~CppHandler() = default;
+  virtual void handle(const std::vector<const WalletEvent*>& events,
+                      const std::vector<const FakeRecord*>& records,
+                      std::vector<int32_t>& results) = 0;
+};
+class CppNoop final : public CppHandler {
+ public:
+  void handle(const std::vector<const WalletEvent*>& events,
+              const std::vector<const FakeRecord*>& records,
+              std::vector<int32_t>& results) override {
+    const int64_t now = std::chrono::system_clock::now().time_since_epoch().count();
+    if (count_ == 0 && !events.empty()) first_ = now;
+    for (size_t i = 0; i < events.size(); ++i) {
+      results[i] = WEP_RESULT_DONE;
+      benchmark::DoNotOptimize(records[i]);
+      ++count_;
+    }
+    last_ = now;
+  }
+  long long count_ = 0;
+  int64_t first_ = 0, last_ = 0;
+};
+
+void abi_dispatch(benchmark::State& state, const std::vector<Golden>* golden, bool zero_fill) {
+  if (g_noop == nullptr) {
+    state.SkipWithError("noop.so not loaded");
+    return;
+  }
+  const size_t k = static_cast<size_t>(state.range(0));
+  const DispatchInput in = make_input(*golden, k);
+  for (auto _ : state) {
+    auto shared = std::make_shared<PipelineBatch>();
+    auto call = build_call(in, k, shared, zero_fill);
+    call->rc = g_noop->desc->handle_batch(g_noop->inst, &call->batch, call->err, sizeof call->err);
+    size_t done = read_results(*call, k);
+    if (done != k) state.SkipWithError("not all done");
+    benchmark::DoNotOptimize(done);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * k));
+}
+
+// The crossing alone: views built once, then per batch only the call through the descriptor
+// and the results read back.
+void abi_call_only(benchmark::State& state, const std::vector<Golden>* golden) {
+  if (g_noop == nullptr) {
+    state.SkipWithError("noop.so not loaded");
+    return;
+  }
+  const size_t k = static_cast<size_t>(state.range(0));
+  const DispatchInput in = make_input(*golden, k);
+  auto shared = std::make_shared<PipelineBatch>();
+  auto call = build_call(in, k, shared, true);
+  for (auto _ : state) {
+    for (size_t j = 0; j < k; ++j) {
+      call->results[j].code = WEP_RESULT_UNSET;
+      call->results[j].message[0] = '\0';
+    }
+    call->rc = g_noop->desc->handle_batch(g_noop->inst, &call->batch, call->err, sizeof call->err);
+    size_t done = 0;
+    for (size_t j = 0; j < k; ++j) done += call->results[j].code == WEP_RESULT_DONE;
+    if (done != k) state.SkipWithError("not all done");
+    benchmark::DoNotOptimize(done);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * k));
+}
+
+// The same handler as noop.so's handle_batch, compiled into this binary and called directly
+// (no dlopen, no descriptor, no function pointer): the baseline for the crossing alone.
+struct DirectNoop {
+  long long count = 0;
+  int64_t first_ns = 0, last_ns = 0;
+  int latency = 0;
+};
+[[gnu::noinline]] int32_t direct_handle_batch(DirectNoop* inst, const wep_batch* batch) {
+  const int64_t now = std::chrono::system_clock::now().time_since_epoch().count();
+  if (inst->count == 0 && batch->count > 0) inst->first_ns = now;
+  for (size_t i = 0; i < batch->count; ++i) {
+    batch->results[i]->code = WEP_RESULT_DONE;
+    if (inst->latency) benchmark::DoNotOptimize(batch->events[i]->timestamp_unix_ns);
+    inst->count++;
+  }
+  inst->last_ns = now;
+  return WEP_OK;
+}
+
+void direct_call_only(benchmark::State& state, const std::vector<Golden>* golden) {
+  const size_t k = static_cast<size_t>(state.range(0));
+  const DispatchInput in = make_input(*golden, k);
+  auto shared = std::make_shared<PipelineBatch>();
+  auto call = build_call(in, k, shared, true);
+  DirectNoop inst;
+  for (auto _ : state) {
+    for (size_t j = 0; j < k; ++j) {
+      call->results[j].code = WEP_RESULT_UNSET;
+      call->results[j].message[0] = '\0';
+    }
+    call->rc = direct_handle_batch(&inst, &call->batch);
+    size_t done = 0;
+    for (size_t j = 0; j < k; ++j) done += call->results[j].code == WEP_RESULT_DONE;
+    if (done != k) state.SkipWithError("not all done");
+    benchmark::DoNotOptimize(done);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * k));
+}
+
+// RFC 3339 UTC with 9 fraction digits into a fixed slot (no allocation, no printf).
+void put_digits(char* out, uint64_t v, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+}
+size_t format_utc(wallet_eventd::Timestamp t, char* out) {
+  using namespace std::chrono;
+  const auto days = floor<std::chrono::days>(t);
+  const year_month_day ymd{days};
+  const uint64_t tod = static_cast<uint64_t>((t - days).count());  // ns into the day
+  const uint64_t secs = tod / 1000000000ull;
+  put_digits(out, static_cast<uint64_t>(static_cast<int>(ymd.year())), 4);
+  out[4] = '-';
+  put_digits(out + 5, static_cast<unsigned>(ymd.month()), 2);
+  out[7] = '-';
+  put_digits(out + 8, static_cast<unsigned>(ymd.day()), 2);
+  out[10] = 'T';
+  put_digits(out + 11, secs / 3600, 2);
+  out[13] = ':';
+  put_digits(out + 14, secs / 60 % 60, 2);
+  out[16] = ':';
+  put_digits(out + 17, secs % 60, 2);
+  out[19] = '.';
+  put_digits(out + 20, tod % 1000000000ull, 9);
+  out[29] = 'Z';
+  return 30;
+}
+
+// The proposed dispatch: the same views, built into buffers the pipeline keeps from batch to
+// batch (no per-event allocation, no zero-filled 1 KiB message buffer per event).
+struct Arena {
+  std::vector<char> timestamps;  // 40 bytes per event
+  std::vector<wep_header> headers;
+  std::vector<wep_event> events;
+  std::vector<wep_event_result> results;
+  std::vector<char> messages;
+  std::vector<const wep_event*> event_ptrs;
+  std::vector<wep_event_result*> result_ptrs;
+  wep_batch batch{};
+  char err[kMessageCapacity] = {0};
+};
+
+void abi_reuse(benchmark::State& state, const std::vector<Golden>* golden) {
+  if (g_noop == nullptr) {
+    state.SkipWithError("noop.so not loaded");
+    return;
+  }
+  const size_t k = static_cast<size_t>(state.range(0));
+  const DispatchInput in = make_input(*golden, k);
+  Arena a;
+  for (auto _ : state) {
+    a.timestamps.resize(k * 40);
+    a.headers.clear();
+    a.events.resize(k);
+    a.results.resize(k);
+    a.messages.resize(k * kMessageCapacity);  // grows once, never refilled
+    a.event_ptrs.clear();
+    a.result_ptrs.clear();
+    size_t total_headers = 0;
+    for (size_t j = 0; j < k; ++j) total_headers += in.records[j].headers.size();
+    a.headers.reserve(total_headers);
+    for (size_t j = 0; j < k; ++j) {
+      const WalletEvent& ev = in.events[j];
+      const FakeRecord& r = in.records[j];
+      const auto& md = wallet_eventd::metadata_of(ev);
+      char* ts = a.timestamps.data() + j * 40;
+      const size_t ts_len = format_utc(md.timestamp, ts);
+      const size_t first_header = a.headers.size();
+      for (const auto& [hk, hv] : r.headers) a.headers.push_back({str(hk), str(hv)});
+      wep_event& e = a.events[j];
+      e.struct_size = sizeof(wep_event);
+      e.event_type = static_cast<int32_t>(wallet_eventd::type_of(ev));
+      e.event_type_name = str(wallet_eventd::event_type_name(wallet_eventd::type_of(ev)));
+      e.event_id = str(md.event_id);
+      e.timestamp = {ts, ts_len};
+      e.timestamp_unix_ns = md.timestamp.time_since_epoch().count();
+      e.correlation_id = str(md.correlation_id);
+      e.wallet_id = str(md.wallet_id);
+      e.schema_version = str(md.schema_version);
+      e.raw_json = str(r.value);
+      e.topic = str(r.topic);
+      e.partition = r.partition;
+      e.offset = r.offset;
+      e.key = str(r.key);
+      e.headers = a.headers.data() + first_header;
+      e.header_count = r.headers.size();
+      e.delivery_attempt = 1;
+      char* msg = a.messages.data() + j * kMessageCapacity;
+      msg[0] = '\0';
+      a.results[j] = {sizeof(wep_event_result), WEP_RESULT_UNSET, 0, msg, kMessageCapacity};
+      a.event_ptrs.push_back(&a.events[j]);
+      a.result_ptrs.push_back(&a.results[j]);
+    }
+    a.batch = {sizeof(wep_batch), a.event_ptrs.data(), a.result_ptrs.data(), k,
+               mono_ns() + 30000ull * 1000000ull};
+    int32_t rc = g_noop->desc->handle_batch(g_noop->inst, &a.batch, a.err, sizeof a.err);
+    size_t done = 0;
+    for (size_t j = 0; j < k; ++j) {
+      // Only a non-empty message is copied out (DLQ / log), as the pipeline would need.
+      if (a.results[j].message[0] != '\0') {
+        std::string message(a.results[j].message, strnlen(a.results[j].message, kMessageCapacity));
+        benchmark::DoNotOptimize(message);
+      }
+      done += a.results[j].code == WEP_RESULT_DONE;
+    }
+    if (rc != WEP_OK || done != k) state.SkipWithError("not all done");
+    benchmark::DoNotOptimize(done);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * k));
+}
+
+void direct_dispatch(benchmark::State& state, const std::vector<Golden>* golden) {
+  const size_t k = static_cast<size_t>(state.range(0));
+  const DispatchInput in = make_input(*golden, k);
+  std::unique_ptr<CppHandler> handler = std::make_unique<CppNoop>();
+  CppHandler* h = handler.get();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(h);  // no devirtualisation: a plugin is not known at compile time
+    std::vector<const WalletEvent*> events;
+    std::vector<const FakeRecord*> records;
+    events.reserve(k);
+    records.reserve(k);
+    for (size_t j = 0; j < k; ++j) {
+      events.push_back(&in.events[j]);
+      records.push_back(&in.records[j]);
+    }
+    std::vector<int32_t> results(k, WEP_RESULT_UNSET);
+    h->handle(events, records, results);
+    size_t done = 0;
+    for (int32_t r : results) done += r == WEP_RESULT_DONE;
+    if (done != k) state.SkipWithError("not all done");
+    benchmark::DoNotOptimize(done);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * k));
+}
+
+// The pipeline's HandlerRunner hand-off (a worker thread per instance, mutex + condvar) on top
+// of the ABI call: what one batch costs the daemon besides decoding.
+class Runner {
+ public:
+  Runner() : worker_([this] { loop(); }) {}
+  ~Runner() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+  void run(std::shared_ptr<Call> call) {
+    std::unique_lock<std::mutex> lock(mu_);
+    job_ = std::move(call);
+    cv_.notify_all();
+    done_cv_.wait_for(lock, std::chrono::seconds(30), [&] { return job_ == nullptr; });
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return quit_ || job_ != nullptr; });
+      if (job_ == nullptr) return;
+      std::shared_ptr<Call> call = job_;
+      lock.unlock();
+      call->rc =
+          g_noop->desc->handle_batch(g_noop->inst, &call->batch, call->err, sizeof call->err);
+      lock.lock();
+      job_ = nullptr;
+      done_cv_.notify_all();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  std::shared_ptr<Call> job_;
+  bool quit_ = false;
+  std::thread worker_;
+};
+
+void abi_worker_dispatch(benchmark::State& state, const std::vector<Golden>* golden) {
+  if (g_noop == nullptr) {
+    state.SkipWithError("noop.so not loaded");
+    return;
+  }
+  const size_t k = static_cast<size_t>(state.range(0));
+  const DispatchInput in = make_input(*golden, k);
+  Runner runner;
+  for (auto _ : state) {
+    auto shared = std::make_shared<PipelineBatch>();
+    auto call = build_call(in, k, shared, true);
+    runner.run(call);
+    size_t done = read_results(*call, k);
+    if (done != k) state.SkipWithError("not all done");
+    benchmark::DoNotOptimize(done);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * k));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::filesystem::path shared = WEP_GOLDEN_DIR;
+  std::string noop_path = WEP_BENCH_NOOP_PLUGIN;
   // Our own flag, removed before Google Benchmark sees the arguments.
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
     if (std::strncmp(argv[i], "--shared-dir=", 13) == 0) {
       shared = argv[i] + 13;
+    } else if (std::strncmp(argv[i], "--noop-plugin=", 14) == 0) {
+      noop_path = argv[i] + 14;
     } else {
       args.push_back(argv[i]);
     }
@@ -148,10 +660,40 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("timestamp/parse", BM_ParseTimestamp);
   benchmark::RegisterBenchmark("timestamp/format", BM_FormatTimestamp);
   benchmark::RegisterBenchmark("uuid/new", BM_NewUuid);
+  // ABI dispatch per batch size (items/s = events/s; ns per event = 1e9 / items_per_second).
+  const std::string noop_error = load_noop(noop_path);
+  if (!noop_error.empty()) std::cerr << "micro_bench: " << noop_error << "\n";
+  for (const char* name :
+       {"dispatch/direct_cpp", "dispatch/abi", "dispatch/abi_no_zero_fill", "dispatch/abi_reuse",
+        "dispatch/abi_call_only", "dispatch/direct_call_only", "dispatch/abi_worker_thread"}) {
+    const std::string n = name;
+    benchmark::internal::Benchmark* b;
+    if (n == "dispatch/direct_cpp") {
+      b = benchmark::RegisterBenchmark(name, direct_dispatch, &golden);
+    } else if (n == "dispatch/abi") {
+      b = benchmark::RegisterBenchmark(name, abi_dispatch, &golden, true);
+    } else if (n == "dispatch/abi_no_zero_fill") {
+      b = benchmark::RegisterBenchmark(name, abi_dispatch, &golden, false);
+    } else if (n == "dispatch/abi_reuse") {
+      b = benchmark::RegisterBenchmark(name, abi_reuse, &golden);
+    } else if (n == "dispatch/abi_call_only") {
+      b = benchmark::RegisterBenchmark(name, abi_call_only, &golden);
+    } else if (n == "dispatch/direct_call_only") {
+      b = benchmark::RegisterBenchmark(name, direct_call_only, &golden);
+    } else {
+      b = benchmark::RegisterBenchmark(name, abi_worker_dispatch, &golden);
+      b->UseRealTime();
+    }
+    b->Arg(1)->Arg(64)->Arg(512);
+  }
 
   benchmark::Initialize(&args_count, args.data());
   if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  if (g_noop != nullptr) {
+    g_noop->desc->destroy(g_noop->inst);
+    std::remove(g_noop->output.c_str());
+  }
   return 0;
 }
