@@ -25,7 +25,10 @@ test -f "$pcdir/wallet-events.pc"
 
 echo "== build a wallet service with CMake against the installed library"
 cp -r "$src/tests/client/consumer" "$work/consumer"
-cmake -S "$work/consumer" -B "$work/cmake_build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+# WEP_EXTERNAL_CXXFLAGS: set by the sanitizer build, whose installed library needs them.
+extra="${WEP_EXTERNAL_CXXFLAGS:-}"
+cmake -S "$work/consumer" -B "$work/cmake_build" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_CXX_FLAGS="$extra" -DCMAKE_EXE_LINKER_FLAGS="$extra" >/dev/null
 cmake --build "$work/cmake_build" >/dev/null
 # It must use the installed library, not the build tree's.
 deps=$(ldd "$work/cmake_build/roundtrip")
@@ -35,7 +38,7 @@ grep -qF "libwallet-events.so.1 => $libdir/libwallet-events.so.1" <<<"$deps" || 
 echo "== build it again with c++ and pkg-config"
 cflags=$(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags wallet-events)
 libs=$(PKG_CONFIG_PATH="$pcdir" pkg-config --libs wallet-events)
-c++ -Wall -Wextra -Werror $cflags "$work/consumer/roundtrip.cc" -o "$work/roundtrip_pc" $libs \
+c++ -Wall -Wextra -Werror $extra $cflags "$work/consumer/roundtrip.cc" -o "$work/roundtrip_pc" $libs \
   -Wl,-rpath,"$libdir"
 
 echo "== publish and read back through the real broker ($WEP_TEST_BOOTSTRAP, prefix $topic_prefix)"
@@ -43,7 +46,8 @@ echo "== publish and read back through the real broker ($WEP_TEST_BOOTSTRAP, pre
 "$work/roundtrip_pc" "$WEP_TEST_BOOTSTRAP" "$topic_prefix" pkgconfig
 
 echo "== build examples/ against the installed package"
-cmake -S "$src/examples" -B "$work/examples" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake -S "$src/examples" -B "$work/examples" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_CXX_FLAGS="$extra" -DCMAKE_EXE_LINKER_FLAGS="$extra" >/dev/null
 cmake --build "$work/examples" >/dev/null
 "$daemon" plugins inspect "$work/examples/issued_stored_logger.so" > "$work/inspect.txt"
 grep -q "subscriptions: CredentialIssued,CredentialStored" "$work/inspect.txt" || {
