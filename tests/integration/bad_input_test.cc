@@ -243,6 +243,25 @@ TEST_F(BadInput, EveryBadRecordIsDeadLetteredOnceAndNothingElseIsLost) {
   ASSERT_TRUE(producer.flush()) << producer.first_failure();
   const size_t per_round = bad.size();
   auto dlq = wep_it::read_topic(prefix_ + ".dlq", per_round, std::chrono::seconds(120));
+  if (dlq.size() != per_round) {
+    // Name what is missing, with where it was produced and what the daemon said about it.
+    std::set<std::string> arrived;
+    for (const auto& r : dlq)
+      if (const std::string* c = header(r, kCaseHeader)) arrived.insert(*c);
+    const std::string log = daemon.log();
+    for (size_t i = 0; i < per_round; ++i) {
+      if (arrived.count(bad[i]->id)) continue;
+      std::string said;
+      std::istringstream lines(log);
+      for (std::string line; std::getline(lines, line);)
+        if (line.find(bad[i]->id) != std::string::npos || line.find("error") != std::string::npos)
+          said += line.substr(0, 300) + "\n";
+      ADD_FAILURE() << "not in the DLQ: " << records_[i].name << " (" << bad[i]->id
+                    << ") produced to " << bad[i]->topic << "[" << bad[i]->partition << "]@"
+                    << bad[i]->offset << "\ndaemon log lines naming it or an error:\n"
+                    << said;
+    }
+  }
   ASSERT_EQ(dlq.size(), per_round) << daemon.log().substr(0, 20000);
   std::map<std::string, const Record*> by_case;
   for (const auto& r : dlq) {
