@@ -115,7 +115,13 @@ Result<std::unique_ptr<Consumer>> Consumer::create(Options options) {
   return c;
 }
 
-Consumer::~Consumer() { close(); }
+Consumer::~Consumer() {
+  close();
+  // After a close that could not leave the group, destroying must not try again (it would block
+  // for the session timeout).
+  if (rk_ && left_unclean_)
+    rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
 
 std::vector<MessagePtr> Consumer::poll_batch(size_t max, std::chrono::milliseconds timeout) {
   std::vector<MessagePtr> out;
@@ -232,7 +238,8 @@ void Consumer::close(std::chrono::milliseconds timeout) {
                                      ": did not leave the group within " +
                                      std::to_string(timeout.count()) +
                                      " ms; closing without it (the broker expires the member)");
-    rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    // The handle itself goes with the Consumer: messages the owner still holds point into it.
+    left_unclean_ = true;
   }
 }
 

@@ -76,6 +76,7 @@ class Consumer {
   Options options_;
   KafkaPtr rk_;
   bool closed_ = false;
+  bool left_unclean_ = false;  // close() gave up on leaving the group
 };
 
 }  // namespace wallet_eventd::bus
