@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -234,6 +235,24 @@ class Loader {
     if (it == f.end() || it->second.value.IsNull()) return nullptr;
     return &it->second;
   }
+  // A present key's value, typed, with its dotted key for errors.
+  struct Scalar {
+    const Entry* entry;
+    std::string key;
+    TypedScalar value;
+  };
+  // The value of `key` when it is present (not null) and a scalar of one of `kinds`. Otherwise
+  // nullopt, after reporting a present value: the resolver's sentence for a tag that does not
+  // fit, else `expected <what>, got <value>` with the hint "remove the quotes" (a quoted one of
+  // `kinds`) or `hint(value)` for a scalar.
+  std::optional<Scalar> get_scalar(const Fields& f, const std::string& path, const char* key,
+                                   std::initializer_list<ScalarKind> kinds, const char* what,
+                                   std::string (*hint)(const TypedScalar&) = nullptr);
+  // Whether lo <= value <= hi; reports `must be between lo and hi, got <text>` if not.
+  template <typename T>
+  bool in_range(const Scalar& s, T value, T lo, T hi);
+  // The typed getters: true (and *out set) when `key` is present and valid; an invalid value
+  // is reported, an absent one leaves *out alone.
   bool get_bool(const Fields& f, const std::string& path, const char* key, bool* out);
   bool get_u32(const Fields& f, const std::string& path, const char* key, uint32_t lo, uint32_t hi,
                uint32_t* out);
@@ -327,124 +346,96 @@ Fields Loader::section(const Fields& parent, const std::string& parent_path, con
   return fields ? std::move(*fields) : Fields{};
 }
 
-bool Loader::get_bool(const Fields& f, const std::string& path, const char* key, bool* out) {
+std::optional<Loader::Scalar> Loader::get_scalar(const Fields& f, const std::string& path,
+                                                 const char* key,
+                                                 std::initializer_list<ScalarKind> kinds,
+                                                 const char* what,
+                                                 std::string (*hint)(const TypedScalar&)) {
   const Entry* e = present(f, key);
-  if (e == nullptr) return false;
+  if (e == nullptr) return std::nullopt;
   const std::string k = join(path, key);
-  if (e->value.IsScalar()) {
-    auto typed = resolve_scalar(e->value);
-    if (!typed.ok()) {
-      fail(e->value_loc, k, typed.error());
-      return false;
-    }
-    if (typed.value().kind == ScalarKind::kBool) {
-      *out = typed.value().boolean;
-      return true;
-    }
-    std::string hint;
-    const std::string lower = to_lower(typed.value().text);
-    if (typed.value().kind == ScalarKind::kString &&
-        resolve_plain(typed.value().text).kind == ScalarKind::kBool) {
-      hint = "remove the quotes";
-    } else if (lower == "yes" || lower == "no" || lower == "on" || lower == "off" || lower == "y" ||
-               lower == "n") {
-      hint = "YAML 1.2 booleans are `true` and `false`";
-    }
-    fail(e->value_loc, k, "expected boolean (true or false), got " + describe(e->value), hint);
-    return false;
-  }
-  fail(e->value_loc, k, "expected boolean (true or false), got " + describe(e->value));
-  return false;
-}
-
-bool Loader::get_u32(const Fields& f, const std::string& path, const char* key, uint32_t lo,
-                     uint32_t hi, uint32_t* out) {
-  const Entry* e = present(f, key);
-  if (e == nullptr) return false;
-  const std::string k = join(path, key);
+  const auto expected = [&] {
+    return std::string("expected ") + what + ", got " + describe(e->value);
+  };
   if (!e->value.IsScalar()) {
-    fail(e->value_loc, k, "expected integer, got " + describe(e->value));
-    return false;
+    fail(e->value_loc, k, expected());
+    return std::nullopt;
   }
   auto typed = resolve_scalar(e->value);
   if (!typed.ok()) {
     fail(e->value_loc, k, typed.error());
-    return false;
+    return std::nullopt;
   }
   const TypedScalar& v = typed.value();
-  if (v.kind != ScalarKind::kInt) {
-    std::string hint;
-    if (v.kind == ScalarKind::kString && resolve_plain(v.text).kind == ScalarKind::kInt)
-      hint = "remove the quotes";
-    fail(e->value_loc, k, "expected integer, got " + describe(e->value), hint);
-    return false;
+  const auto one_of = [&kinds](ScalarKind kind) {
+    return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+  };
+  if (one_of(v.kind)) return Scalar{e, k, std::move(typed.value())};
+  if (v.kind == ScalarKind::kString && one_of(resolve_plain(v.text).kind)) {
+    fail(e->value_loc, k, expected(), "remove the quotes");
+  } else {
+    fail(e->value_loc, k, expected(), hint != nullptr ? hint(v) : "");
   }
-  if ((v.negative && v.magnitude != 0) || v.overflow || v.magnitude < lo || v.magnitude > hi) {
-    fail(
-        e->value_loc, k,
-        "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + v.text);
-    return false;
-  }
-  *out = static_cast<uint32_t>(v.magnitude);
+  return std::nullopt;
+}
+
+template <typename T>
+bool Loader::in_range(const Scalar& s, T value, T lo, T hi) {
+  if (value >= lo && value <= hi) return true;  // false for nan
+  std::ostringstream range;
+  range << "must be between " << lo << " and " << hi << ", got " << s.value.text;
+  fail(s.entry->value_loc, s.key, range.str());
+  return false;
+}
+
+bool Loader::get_bool(const Fields& f, const std::string& path, const char* key, bool* out) {
+  const auto yaml11 = [](const TypedScalar& v) -> std::string {
+    const std::string lower = to_lower(v.text);
+    for (const char* word : {"yes", "no", "on", "off", "y", "n"})
+      if (lower == word) return "YAML 1.2 booleans are `true` and `false`";
+    return "";
+  };
+  auto s = get_scalar(f, path, key, {ScalarKind::kBool}, "boolean (true or false)", yaml11);
+  if (s) *out = s->value.boolean;
+  return s.has_value();
+}
+
+bool Loader::get_u32(const Fields& f, const std::string& path, const char* key, uint32_t lo,
+                     uint32_t hi, uint32_t* out) {
+  auto s = get_scalar(f, path, key, {ScalarKind::kInt}, "integer");
+  if (!s) return false;
+  // A negative or overflowing value is out of every range; -0 is 0.
+  const TypedScalar& v = s->value;
+  const uint64_t value = (v.negative && v.magnitude != 0) || v.overflow
+                             ? std::numeric_limits<uint64_t>::max()
+                             : v.magnitude;
+  if (!in_range<uint64_t>(*s, value, lo, hi)) return false;
+  *out = static_cast<uint32_t>(value);
   return true;
 }
 
 bool Loader::get_double(const Fields& f, const std::string& path, const char* key, double lo,
                         double hi, double* out) {
-  const Entry* e = present(f, key);
-  if (e == nullptr) return false;
-  const std::string k = join(path, key);
-  if (!e->value.IsScalar()) {
-    fail(e->value_loc, k, "expected number, got " + describe(e->value));
-    return false;
-  }
-  auto typed = resolve_scalar(e->value);
-  if (!typed.ok()) {
-    fail(e->value_loc, k, typed.error());
-    return false;
-  }
-  const TypedScalar& v = typed.value();
-  double value = 0;
-  if (v.kind == ScalarKind::kFloat) {
-    value = v.number;
-  } else if (v.kind == ScalarKind::kInt) {
+  auto s = get_scalar(f, path, key, {ScalarKind::kFloat, ScalarKind::kInt}, "number");
+  if (!s) return false;
+  const TypedScalar& v = s->value;
+  double value = v.number;
+  if (v.kind == ScalarKind::kInt)
     value = v.overflow ? std::numeric_limits<double>::infinity()
                        : static_cast<double>(v.magnitude) * (v.negative ? -1.0 : 1.0);
-  } else {
-    std::string hint;
-    if (v.kind == ScalarKind::kString) {
-      const ScalarKind plain = resolve_plain(v.text).kind;
-      if (plain == ScalarKind::kInt || plain == ScalarKind::kFloat) hint = "remove the quotes";
-    }
-    fail(e->value_loc, k, "expected number, got " + describe(e->value), hint);
-    return false;
-  }
-  if (!(value >= lo && value <= hi)) {  // also refuses nan
-    std::ostringstream range;
-    range << "must be between " << lo << " and " << hi << ", got " << v.text;
-    fail(e->value_loc, k, range.str());
-    return false;
-  }
+  if (!in_range(*s, value, lo, hi)) return false;
   *out = value;
   return true;
 }
 
 const Entry* Loader::get_string(const Fields& f, const std::string& path, const char* key,
                                 std::string* out) {
-  const Entry* e = present(f, key);
-  if (e == nullptr) return nullptr;
-  const std::string k = join(path, key);
-  if (!e->value.IsScalar()) {
-    fail(e->value_loc, k, "expected string, got " + describe(e->value));
-    return nullptr;
-  }
-  auto typed = resolve_scalar(e->value);
-  if (!typed.ok()) {
-    fail(e->value_loc, k, typed.error());
-    return nullptr;
-  }
-  *out = e->value.Scalar();
-  return e;
+  auto s = get_scalar(f, path, key,
+                      {ScalarKind::kNull, ScalarKind::kBool, ScalarKind::kInt, ScalarKind::kFloat,
+                       ScalarKind::kString},
+                      "string");
+  if (s) *out = s->entry->value.Scalar();
+  return s ? s->entry : nullptr;
 }
 
 template <typename E>
