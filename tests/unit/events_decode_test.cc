@@ -4,15 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "golden.h"
 #include "wallet_eventd/events.h"
 
 namespace wallet_eventd {
@@ -25,25 +23,9 @@ namespace {
 using ojson = nlohmann::ordered_json;
 using Code = DecodeErrorCode;
 
-std::filesystem::path golden_dir() {
-  return std::filesystem::path(WEP_GOLDEN_DIR) / "wire" / "valid";
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::filesystem::path> golden_files() {
-  std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(golden_dir())) {
-    if (entry.path().extension() == ".json") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
+using wep_unit::golden_dir;
+using wep_unit::golden_files;
+using wep_unit::read_file;
 
 // "CredentialStored" -> the text of CredentialStored.json.
 std::string golden(std::string_view type) {

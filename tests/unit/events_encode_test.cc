@@ -1,14 +1,11 @@
 // encode_event: byte-exact wire JSON, round trips through decode_event, escaping.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "golden.h"
 #include "wallet_eventd/events.h"
 
 namespace wallet_eventd {
@@ -21,25 +18,9 @@ namespace {
 using ojson = nlohmann::ordered_json;
 using namespace std::chrono_literals;
 
-std::filesystem::path golden_dir() {
-  return std::filesystem::path(WEP_GOLDEN_DIR) / "wire" / "valid";
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::filesystem::path> golden_files() {
-  std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(golden_dir())) {
-    if (entry.path().extension() == ".json") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
+using wep_unit::golden_dir;
+using wep_unit::golden_files;
+using wep_unit::read_file;
 
 WalletEvent must_decode(std::string_view json) {
   auto result = decode_event(json);
