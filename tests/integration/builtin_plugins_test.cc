@@ -11,7 +11,6 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 
 #include "demo/demo_flow.h"
@@ -159,32 +158,8 @@ std::string four_plugins(const IssuerServer& issuers, const std::filesystem::pat
 
 // ---- the daemon's admin endpoint -------------------------------------------------------------
 
-int admin_port(const wep_it::Daemon& daemon) {
-  static const std::regex re(R"(admin endpoint on \S+ \(port (\d+))");
-  std::smatch m;
-  int port = -1;
-  wep_it::eventually(
-      [&] {
-        std::string log = daemon.log();
-        if (std::regex_search(log, m, re)) port = std::stoi(m[1]);
-        return port > 0;
-      },
-      seconds(30));
-  return port;
-}
-
-struct HttpAnswer {
-  int status = -1;
-  std::string body;
-};
-HttpAnswer http_get(int port, const std::string& path) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_connection_timeout(2);
-  c.set_read_timeout(5);
-  auto r = c.Get(path.c_str());
-  if (!r) return {};
-  return {r->status, r->body};
-}
+using wep_it::admin_port;
+using wep_it::http_get;
 
 struct Sample {
   std::string name;

@@ -7,11 +7,7 @@
 //   - misbehaving plugins (retry forever, fail every 100th, block past the timeout);
 //   - two daemons in one group, one killed: the other takes over.
 #include <gtest/gtest.h>
-#include <httplib.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -187,28 +183,6 @@ void report(const char* test, const char* who, size_t published, const Tally& t,
                test, who, published, t.handled, t.lost, t.duplicated, dead_lettered);
 }
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
-
-int http_status(int port, const std::string& path) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_connection_timeout(2);
-  c.set_read_timeout(5);
-  auto r = c.Get(path);
-  return r ? r->status : -1;
-}
-
 std::string broker_script() { return WEP_SOURCE_DIR "/tests/kafka/broker.sh"; }
 std::string broker_port() {
   std::string b = wep_it::bootstrap();
@@ -265,13 +239,13 @@ TEST(Fault, BrokerStoppedForTenSecondsMidRun) {
   const std::string prefix = wep_it::unique_prefix();
   auto dir = wep_it::temp_dir();
   const std::string out = (dir / "seen.txt").string();
-  const int admin_port = free_port();
+  const int admin_port = wep_it::free_port();
+  const auto readyz = [&] { return wep_it::http_get(admin_port, "/readyz").status; };
   const std::string config = wep_it::daemon_config(dir, prefix, recorder("rec", out));
   edit(config, "listen: \"127.0.0.1:0\"",
        "listen: \"127.0.0.1:" + std::to_string(admin_port) + "\"");
   wep_it::Daemon daemon(config);
-  ASSERT_TRUE(wep_it::eventually([&] { return http_status(admin_port, "/readyz") == 200; }))
-      << daemon.log();
+  ASSERT_TRUE(wep_it::eventually([&] { return readyz() == 200; })) << daemon.log();
 
   constexpr int kEvents = 3000;
   Load load(prefix, kEvents, 150, seconds(180));  // ~20 s of traffic, riding out the outage
@@ -279,8 +253,7 @@ TEST(Fault, BrokerStoppedForTenSecondsMidRun) {
   auto stop = wep_it::run_command({broker_script(), "stop", "--port", broker_port()});
   ASSERT_EQ(stop.exit_code, 0) << stop.err;
   const auto stopped_at = std::chrono::steady_clock::now();
-  bool saw_not_ready =
-      wep_it::eventually([&] { return http_status(admin_port, "/readyz") == 503; }, seconds(9));
+  bool saw_not_ready = wep_it::eventually([&] { return readyz() == 503; }, seconds(9));
   std::this_thread::sleep_until(stopped_at + seconds(10));
   auto start = wep_it::run_command({broker_script(), "start", "--port", broker_port()});
   ASSERT_EQ(start.exit_code, 0) << start.err;
@@ -289,8 +262,7 @@ TEST(Fault, BrokerStoppedForTenSecondsMidRun) {
                                           std::chrono::steady_clock::now() - stopped_at)
                                           .count()));
   EXPECT_TRUE(saw_not_ready) << "/readyz stayed ready while the broker was down";
-  EXPECT_TRUE(
-      wep_it::eventually([&] { return http_status(admin_port, "/readyz") == 200; }, seconds(60)))
+  EXPECT_TRUE(wep_it::eventually([&] { return readyz() == 200; }, seconds(60)))
       << "the daemon did not become ready again by itself\n"
       << daemon.log();
   load.join();

@@ -2,8 +2,11 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <librdkafka/rdkafka.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +15,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <regex>
 #include <sstream>
 
 namespace wep_it {
@@ -170,6 +174,43 @@ int Daemon::wait(std::chrono::seconds timeout) {
 }
 
 std::string Daemon::log() const { return read_file(log_path_); }
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+int admin_port(Daemon& daemon, std::chrono::seconds timeout) {
+  static const std::regex re(R"(admin endpoint on \S+ \(port (\d+))");
+  int port = -1;
+  eventually(
+      [&] {
+        std::smatch m;
+        std::string log = daemon.log();
+        if (std::regex_search(log, m, re)) port = std::stoi(m[1]);
+        return port > 0 || !daemon.running();
+      },
+      timeout);
+  return port;
+}
+
+HttpAnswer http_get(int port, const std::string& path) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_connection_timeout(2);
+  c.set_read_timeout(5);
+  auto r = c.Get(path);
+  if (!r) return {};
+  return {r->status, r->body};
+}
 
 std::vector<wallet_eventd::Record> read_topic(const std::string& topic, size_t count,
                                               std::chrono::seconds timeout) {

@@ -59,6 +59,21 @@ class Daemon {
   bool reaped_ = false;
 };
 
+// ---- the daemon's admin endpoint (/healthz, /readyz, /metrics) ----------------------------------
+
+// A TCP port on 127.0.0.1 that was free when asked, for `admin.listen`.
+int free_port();
+// The admin endpoint's port, from the daemon's log line "admin endpoint on <address> (port N";
+// -1 if the daemon exits or logs none within `timeout`.
+int admin_port(Daemon& daemon, std::chrono::seconds timeout = std::chrono::seconds(40));
+
+struct HttpAnswer {
+  int status = -1;  // -1: no answer
+  std::string body;
+};
+// GET http://127.0.0.1:<port><path>, 2 s to connect and 5 s to read.
+HttpAnswer http_get(int port, const std::string& path);
+
 // Waits until pred() is true or the timeout passes; returns pred().
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(60)) {

@@ -22,13 +22,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <httplib.h>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <future>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -182,33 +180,9 @@ std::set<std::string> done_ids(const std::string& file) {
   return out;
 }
 
-// The admin port the daemon logs; -1 if it exits or does not log one within `timeout`.
-int admin_port(wep_it::Daemon& daemon, seconds timeout = 40s) {
-  static const std::regex re(R"(admin endpoint on \S+ \(port (\d+))");
-  int port = -1;
-  wep_it::eventually(
-      [&] {
-        std::smatch m;
-        std::string log = daemon.log();
-        if (std::regex_search(log, m, re)) port = std::stoi(m[1]);
-        return port > 0 || !daemon.running();
-      },
-      timeout);
-  return port;
-}
-
-struct HttpAnswer {
-  int status = -1;
-  std::string body;
-};
-HttpAnswer http_get(int port, const std::string& path) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_connection_timeout(2);
-  c.set_read_timeout(5);
-  auto r = c.Get(path.c_str());
-  if (!r) return {};
-  return {r->status, r->body};
-}
+using wep_it::admin_port;
+using wep_it::http_get;
+using wep_it::HttpAnswer;
 
 // Publishes `count` events with the CLI, runs the daemon with the recorder and checks that
 // every event arrived and /readyz says ready.
