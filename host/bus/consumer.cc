@@ -8,6 +8,9 @@
 namespace wallet_eventd::bus {
 namespace {
 
+// The first librdkafka with fetch.queue.backoff.ms (2.4.0), as rd_kafka_version() reports it.
+constexpr int kFetchQueueBackoffVersion = 0x020400ff;
+
 using PartitionListPtr =
     std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)>;
 
@@ -82,7 +85,7 @@ int Consumer::stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
   return 0;  // librdkafka frees json
 }
 
-Result<std::unique_ptr<Consumer>> Consumer::create(Options options) {
+Properties consumer_defaults(const Consumer::Options& options, int librdkafka_version) {
   Properties defaults = {
       {"group.id", options.group_id},
       {"enable.auto.commit", "false"},
@@ -93,6 +96,25 @@ Result<std::unique_ptr<Consumer>> Consumer::create(Options options) {
   };
   if (options.statistics_interval_ms > 0)
     defaults["statistics.interval.ms"] = std::to_string(options.statistics_interval_ms);
+  if (librdkafka_version >= kFetchQueueBackoffVersion) {
+    // librdkafka stops fetching while the consumer's queue holds queued.min.messages or
+    // queued.max.messages.kbytes and looks again only after fetch.queue.backoff.ms (1 s by
+    // default, and hard-coded to 1 s before 2.4.0). Refetching soon lets a small queue keep a
+    // fast pipeline fed, so memory is bounded by the queue plus one fetch response, not by the
+    // backlog (docs/BENCHMARKS.md, "Memory"). The operator's properties override each.
+    defaults["fetch.queue.backoff.ms"] = "10";
+    defaults["queued.max.messages.kbytes"] = "8192";
+    // A fetch.max.bytes below message.max.bytes is refused by librdkafka: leave it alone when
+    // the operator sized either.
+    if (!options.properties.count("fetch.max.bytes") &&
+        !options.properties.count("message.max.bytes"))
+      defaults["fetch.max.bytes"] = "4194304";
+  }
+  return defaults;
+}
+
+Result<std::unique_ptr<Consumer>> Consumer::create(Options options) {
+  Properties defaults = consumer_defaults(options, rd_kafka_version());
   auto conf = make_conf({&defaults, &options.properties});
   if (!conf.ok()) return conf.error();
   std::unique_ptr<Consumer> c(new Consumer());
@@ -125,16 +147,21 @@ Consumer::~Consumer() {
 
 std::vector<MessagePtr> Consumer::poll_batch(size_t max, std::chrono::milliseconds timeout) {
   std::vector<MessagePtr> out;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  out.reserve(max);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // While records are queued, poll without waiting and without reading the clock (once per
+  // record it showed in profiles); only an empty queue makes it wait for what is left.
+  int wait_ms = 0;
   while (out.size() < max) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() < 0) left = std::chrono::milliseconds(0);
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), static_cast<int>(left.count()));
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), wait_ms);
     if (m == nullptr) {
-      if (left.count() == 0) break;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      wait_ms = static_cast<int>(left.count());
       continue;
     }
+    wait_ms = 0;
     if (m->err) {
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         log_message(LogLevel::kWarn, std::string("consumer ") + options_.group_id + ": " +

@@ -79,6 +79,10 @@ class Consumer {
   bool left_unclean_ = false;  // close() gave up on leaving the group
 };
 
+// The properties Consumer::create sets under the operator's (`options.properties` win), for
+// the librdkafka version given as rd_kafka_version() reports it.
+Properties consumer_defaults(const Consumer::Options& options, int librdkafka_version);
+
 }  // namespace wallet_eventd::bus
 
 #endif  // WALLET_EVENTD_BUS_CONSUMER_H_

@@ -61,6 +61,8 @@ struct Call {
   std::shared_ptr<void> keep_alive;  // the Batch whose bytes the views point into
   std::vector<wep_event> events;
   std::vector<wep_event_result> results;
+  // kMessageCapacity per event, zero-filled: a plugin that forgets the NUL leaves zeros, not
+  // stale heap bytes, after its text (the message goes into DLQ headers and logs).
   std::vector<char> messages;
   std::vector<const wep_event*> event_ptrs;
   std::vector<wep_event_result*> result_ptrs;
@@ -326,6 +328,8 @@ bool Pipeline::dispatch(const std::shared_ptr<Batch>& shared, std::vector<size_t
       call->results[j] = {sizeof(wep_event_result), WEP_RESULT_UNSET, 0,
                           call->messages.data() + j * kMessageCapacity, kMessageCapacity};
     }
+    call->event_ptrs.reserve(k);
+    call->result_ptrs.reserve(k);
     for (size_t j = 0; j < k; ++j) {
       call->event_ptrs.push_back(&call->events[j]);
       call->result_ptrs.push_back(&call->results[j]);
