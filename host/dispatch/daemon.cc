@@ -79,7 +79,10 @@ Status Daemon::start_bus() {
   }
 
   bus::Producer::Options popts;
-  popts.properties = {{"bootstrap.servers", bootstrap_}};
+  // Everything the host itself produces (dead letters, plugins' alerts) is sent one record at
+  // a time by a caller that waits for the acknowledgement: lingering to fill a batch would
+  // only add its 5 ms to every such wait (43k alerts took 256 s instead of ~30 s).
+  popts.properties = {{"bootstrap.servers", bootstrap_}, {"linger.ms", "0"}};
   for (const auto& [k, v] : config_.bus.properties) popts.properties[k] = v;
   for (const auto& [k, v] : config_.bus.producer_properties) popts.properties[k] = v;
   popts.name = "host";
