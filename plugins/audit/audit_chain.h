@@ -72,7 +72,7 @@ struct RecordFields {
   std::string_view event_type;
   std::string_view wallet_id;
   std::string_view correlation_id;
-  std::string_view event_time;  // payload.metadata.timestamp as on the wire
+  std::string_view event_time;  // wep_event.timestamp: the host's normalised UTC form
   std::string_view topic;
   int32_t partition = 0;
   int64_t offset = 0;
