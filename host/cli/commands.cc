@@ -90,15 +90,17 @@ int check_config(const std::string& path) {
 int publish(const std::string& path, const std::string& input, bool dry_run) {
   auto cfg = load(path);
   if (!cfg) return config::kExitConfig;
-  std::ifstream file;
-  std::istream* in = &std::cin;
+  // stdio's getline(3): std::getline on std::cin (synchronised with stdio) took a locked
+  // getc/ungetc per byte, 72% of the command's CPU in a profile of 300,000 lines.
+  std::unique_ptr<FILE, int (*)(FILE*)> file(nullptr, std::fclose);
+  FILE* in = stdin;
   if (input != "-") {
-    file.open(input);
+    file.reset(std::fopen(input.c_str(), "r"));
     if (!file) {
       std::fprintf(stderr, "%s: %s\n", input.c_str(), std::strerror(errno));
       return kExitUsage;
     }
-    in = &file;
+    in = file.get();
   }
   const DecodeLimits limits{cfg->consumer.max_record_bytes, cfg->consumer.max_depth};
   std::unique_ptr<Publisher> publisher;
@@ -117,11 +119,18 @@ int publish(const std::string& path, const std::string& input, bool dry_run) {
   }
   std::mutex mu;
   size_t lines = 0, invalid = 0, queued = 0, failed = 0, delivered = 0;
-  std::string line;
-  while (std::getline(*in, line)) {
+  std::unique_ptr<char, void (*)(void*)> buf(nullptr, std::free);
+  size_t cap = 0;
+  while (true) {
+    char* raw = buf.release();
+    const ssize_t got = ::getline(&raw, &cap, in);
+    buf.reset(raw);
+    if (got < 0) break;
+    std::string_view line(raw, static_cast<size_t>(got));
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
     ++lines;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     auto decoded = decode_event(line, limits);
     if (!decoded.ok()) {
       ++invalid;
@@ -138,7 +147,7 @@ int publish(const std::string& path, const std::string& input, bool dry_run) {
     }
     ++queued;
     const size_t n = lines;
-    Status s = publisher->publish_async(ev, line, [&, n](const Status& st) {
+    Status s = publisher->publish_async(ev, std::string(line), [&, n](const Status& st) {
       std::lock_guard<std::mutex> lock(mu);
       if (st.ok()) {
         ++delivered;
@@ -153,6 +162,10 @@ int publish(const std::string& path, const std::string& input, bool dry_run) {
       std::fprintf(stderr, "line %zu: not delivered: %s\n", n, s.message().c_str());
     }
   }
+  const bool read_failed = std::ferror(in) != 0;
+  if (read_failed)
+    std::fprintf(stderr, "%s: read error after line %zu: %s\n",
+                 input == "-" ? "stdin" : input.c_str(), lines, std::strerror(errno));
   if (publisher) {
     Status f = publisher->flush(publisher->config().timeout + std::chrono::seconds(5));
     if (!f.ok()) std::fprintf(stderr, "publish: %s\n", f.message().c_str());
@@ -164,6 +177,7 @@ int publish(const std::string& path, const std::string& input, bool dry_run) {
     std::fprintf(stderr, "published %zu, invalid %zu, not delivered %zu\n", delivered, invalid,
                  failed + (queued - delivered - failed));
   }
+  if (read_failed) return kExitIoErr;
   if (invalid > 0) return kExitDataErr;
   if (!dry_run && delivered != queued) return kExitTempFail;
   return 0;

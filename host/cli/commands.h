@@ -12,6 +12,7 @@ namespace wallet_eventd::cli {
 
 inline constexpr int kExitUsage = 64;
 inline constexpr int kExitDataErr = 65;
+inline constexpr int kExitIoErr = 74;  // EX_IOERR: the input could not be read
 inline constexpr int kExitTempFail = 75;
 
 int run(const std::string& config, std::optional<double> duration_s);

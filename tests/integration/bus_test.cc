@@ -2,6 +2,8 @@
 // per-wallet order at volume, and dead-lettering of a malformed record.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -104,6 +106,34 @@ TEST(Bus, PublishReportsInvalidLinesWithLineNumbers) {
             std::string::npos)
       << pub.err;
   EXPECT_NE(pub.err.find("published 1, invalid 2"), std::string::npos) << pub.err;
+}
+
+TEST(Bus, PublishTakesCrlfBlankAndUnterminatedLinesAndRefusesUnreadableInput) {
+  const std::string prefix = wep_it::unique_prefix();
+  auto dir = wep_it::temp_dir();
+  const std::string cfg = wep_it::daemon_config(dir, prefix, "");
+  const auto golden = wep_it::golden_files();
+  // CRLF, a blank and a whitespace-only line, and a last line without its newline.
+  std::string input = compact(golden[0]) + "\r\n\n \t\r\n" + compact(golden[1]);
+  auto pub = wep_it::run_command({WEP_DAEMON, "publish", "--config", cfg}, input);
+  EXPECT_EQ(pub.exit_code, 0) << pub.err;
+  EXPECT_NE(pub.err.find("published 2, invalid 0, not delivered 0"), std::string::npos) << pub.err;
+  // The same from a file argument.
+  const std::string file = (dir / "events.ndjson").string();
+  { std::ofstream(file) << input; }
+  pub = wep_it::run_command({WEP_DAEMON, "publish", "--config", cfg, file}, "");
+  EXPECT_EQ(pub.exit_code, 0) << pub.err;
+  EXPECT_NE(pub.err.find("published 2, invalid 0, not delivered 0"), std::string::npos) << pub.err;
+  // A directory opens but cannot be read: EX_IOERR, said so, not "published 0".
+  pub = wep_it::run_command({WEP_DAEMON, "publish", "--config", cfg, dir.string()}, "");
+  EXPECT_EQ(pub.exit_code, 74) << pub.err;
+  EXPECT_NE(pub.err.find(dir.string() + ": read error after line 0: Is a directory"),
+            std::string::npos)
+      << pub.err;
+  // A missing file is a usage error.
+  pub = wep_it::run_command({WEP_DAEMON, "publish", "--config", cfg, file + ".missing"}, "");
+  EXPECT_EQ(pub.exit_code, 64) << pub.err;
+  EXPECT_NE(pub.err.find("No such file or directory"), std::string::npos) << pub.err;
 }
 
 TEST(Bus, TenThousandEventsAcrossHundredWalletsKeepPerWalletOrder) {
