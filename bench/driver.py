@@ -36,7 +36,11 @@ TARGET_BUILTIN = 0.5
 TARGET_PUBLISH = 0.9
 TARGET_MEMORY = 1.1
 TARGET_ABI = 1.1
-AFTER_BATCH = 512  # consumer.batch_size of the "after" consume runs (default 64)
+# librdkafka 2.0.2 (Debian 12) stops fetching once the consumer's queue holds
+# queued.min.messages (100,000) and then waits a hard-coded second: the "prefetch" after-run
+# raises both limits so that the queue never fills (memory then follows the backlog).
+BIG_PREFETCH = {"queued.min.messages": "1000000", "queued.max.messages.kbytes": "131072"}
+NEWER_LIBRDKAFKA = os.path.join(REPO, "tests", "kafka", "newer-librdkafka.sh")
 BOUNDED_KB = 8192  # queued.max.messages.kbytes for the bounded-memory runs (default 65536)
 
 
@@ -183,11 +187,11 @@ class Bench:
             cfg.update({"latency": True, "latency_skip": skip})
         return {"name": name, "path": self.noop, "config": cfg}
 
-    def start_daemon(self, config, tag):
+    def start_daemon(self, config, tag, env=None):
         logf = open(os.path.join(self.work, f"daemon-{tag}.log"), "w")
         t0 = now_ns()
         p = self.popen([self.daemon_bin, "run", "--config", config], stdout=logf,
-                       stderr=subprocess.STDOUT)
+                       stderr=subprocess.STDOUT, env=env)
         p.bench_log = logf.name
         p.bench_t0 = t0
         return p
@@ -304,19 +308,38 @@ class Bench:
         wall = n / max(1e-9, (f["last_ns"] - t0) / 1e9)
         return {"steady": steady, "wall": wall, "seconds": (f["last_ns"] - f["first_ns"]) / 1e9}
 
+    def newer_librdkafka(self):
+        """librdkafka 2.10.0 built once per machine (tests/kafka/newer-librdkafka.sh), loaded
+        with LD_LIBRARY_PATH in place of Debian's 2.0.2; None (and a note) if it cannot be."""
+        r = self.run([NEWER_LIBRDKAFKA], check=False)
+        lib = r.stdout.strip().splitlines()[-1] if r.returncode == 0 and r.stdout.strip() else ""
+        if not lib or not os.path.exists(os.path.join(lib, "librdkafka.so.1")):
+            self.notes.append("the librdkafka 2.10.0 runs were skipped: "
+                              f"{NEWER_LIBRDKAFKA} failed: {r.stderr.strip()[-300:]}")
+            return None
+        env = dict(os.environ)
+        env["LD_LIBRARY_PATH"] = lib + (":" + env["LD_LIBRARY_PATH"]
+                                        if env.get("LD_LIBRARY_PATH") else "")
+        ldd = self.run(["ldd", self.daemon_bin], check=False, env=env).stdout
+        if os.path.join(lib, "librdkafka.so.1") not in ldd:
+            self.notes.append(f"the librdkafka 2.10.0 runs were skipped: the daemon does not "
+                              f"load {lib}/librdkafka.so.1 with LD_LIBRARY_PATH")
+            return None
+        return {"env": env, "lib": lib, "version": "librdkafka 2.10.0"}
+
     def next_seq(self):
         self.seq += 1
         return self.seq
 
     # ---- 1. consume -> validate -> dispatch --------------------------------------------------
-    def consume_noop(self, prefix, n, tag, consumer_props=None, batch_size=None):
+    def consume_noop(self, prefix, n, tag, consumer_props=None, batch_size=None, env=None):
         out = os.path.join(self.work, f"noop-{tag}.txt")
         if os.path.exists(out):
             os.remove(out)
         cfg = self.write_config(tag, prefix, f"b-{tag}-{self.run_id}",
                                 [self.noop_plugin("noop", out, expect=n)],
                                 consumer_props=consumer_props, batch_size=batch_size)
-        p = self.start_daemon(cfg, tag)
+        p = self.start_daemon(cfg, tag, env)
         figs = self.wait_files([p], [out], n, timeout=900)[0]
         st = self.proc_status(p.pid)
         self.stop_daemon(p)
@@ -324,8 +347,7 @@ class Bench:
         return {"steady": n / max(1e-9, secs), "wall": n / max(1e-9, (figs["last_ns"] - p.bench_t0) / 1e9),
                 "seconds": secs, "hwm": st.get("VmHWM", 0), "rss": st.get("VmRSS", 0)}
 
-    def consume_builtin(self, prefix, n, sink_port, batch_size=None):
-        tag = "builtin" if batch_size is None else f"builtin-b{batch_size}"
+    def consume_builtin(self, prefix, n, sink_port, batch_size=None, env=None, tag="builtin"):
         audit_dir = os.path.join(self.work, "audit")
         shutil.rmtree(audit_dir, ignore_errors=True)
         plugins = [
@@ -339,7 +361,7 @@ class Bench:
         ]
         cfg = self.write_config(tag, prefix, f"b-{tag}-{self.run_id}", plugins,
                                 batch_size=batch_size)
-        p = self.start_daemon(cfg, tag)
+        p = self.start_daemon(cfg, tag, env)
         port = self.admin_port(p)
         names = [x["name"] for x in plugins]
         first = None
@@ -663,9 +685,15 @@ class Bench:
         sink = self.popen([self.tool, "sink"], stdout=subprocess.PIPE, text=True)
         sink_port = int(sink.stdout.readline().split()[1])
         builtin = self.consume_builtin("pc", n, sink_port)
-        log(f"consume (after): the same two with consumer.batch_size {AFTER_BATCH}")
-        noop_b = self.consume_noop("pc", n, "noop-batch", batch_size=AFTER_BATCH)
-        builtin_b = self.consume_builtin("pc", n, sink_port, batch_size=AFTER_BATCH)
+        log("consume (after): 1 noop instance with the prefetch queue raised (librdkafka 2.0.2)")
+        noop_big = self.consume_noop("pc", n, "noop-prefetch", consumer_props=BIG_PREFETCH)
+        newer = self.newer_librdkafka()
+        noop_new = builtin_new = None
+        if newer:
+            log(f"consume (after): noop and the built-ins with {newer['version']} loaded")
+            noop_new = self.consume_noop("pc", n, "noop-newer", env=newer["env"])
+            builtin_new = self.consume_builtin("pc", n, sink_port, env=newer["env"],
+                                               tag="builtin-newer")
         sink.send_signal(signal.SIGTERM)
         sink_out = sink.communicate(timeout=30)[0]
         self.procs.remove(sink)
@@ -677,7 +705,8 @@ class Bench:
         kcat_rate = runs[1]["steady"]  # the median of three
         kcat_wall = sorted(k["wall"] for k in runs)[1]
         R["consume"] = {"n": n, "kcat": [k1, k_mid, k2], "kcat_rate": kcat_rate,
-                        "kcat_wall": kcat_wall, "noop_batch": noop_b, "builtin_batch": builtin_b,
+                        "kcat_wall": kcat_wall, "noop_prefetch": noop_big, "noop_newer": noop_new,
+                        "builtin_newer": builtin_new, "newer": newer and newer["version"],
                         "noop": noop, "builtin": builtin}
 
         # 3. latency.
@@ -696,7 +725,14 @@ class Bench:
         log(f"memory: the same with queued.max.messages.kbytes={BOUNDED_KB}")
         b_small = self.consume_noop("mem", self.n_small, "mem-small-bounded", bounded)
         b_large = self.consume_noop("pc", n, "noop-bounded", bounded)
+        newer_small = None
+        if newer:
+            log(f"memory: small backlog with {newer['version']} loaded")
+            newer_small = self.consume_noop("mem", self.n_small, "mem-small-newer",
+                                            env=newer["env"])
         R["memory"] = {"idle_rss": idle.get("VmRSS", 0), "idle_hwm": idle.get("VmHWM", 0),
+                       "newer_small_hwm": newer_small and newer_small["hwm"],
+                       "newer_large_hwm": noop_new and noop_new["hwm"],
                        "small_n": self.n_small, "small_hwm": mem_small["hwm"],
                        "large_n": n, "large_hwm": noop["hwm"],
                        "bounded_small_hwm": b_small["hwm"], "bounded_large_hwm": b_large["hwm"],
@@ -754,14 +790,23 @@ def render(R, notes, analysis):
     row(f"consume→validate→dispatch, 4 built-in plugins ({c['n']:,} events)",
         fmt_rate(c["builtin"]["steady"]), "kcat -C " + fmt_rate(c["kcat_rate"]), f"{r2:.2f}×",
         f"≥ {TARGET_BUILTIN}×", met(r2, TARGET_BUILTIN))
-    if "noop_batch" in c:
-        ra = c["noop_batch"]["steady"] / c["kcat_rate"]
-        row(f"after: 1 no-op instance, `consumer.batch_size: {AFTER_BATCH}`",
-            fmt_rate(c["noop_batch"]["steady"]), "kcat -C " + fmt_rate(c["kcat_rate"]),
+    if c.get("noop_prefetch"):
+        ra = c["noop_prefetch"]["steady"] / c["kcat_rate"]
+        row("after: 1 no-op instance, librdkafka 2.0.2, prefetch queue raised "
+            "(queued.min.messages 1,000,000, queued.max.messages.kbytes 131072)",
+            f"{fmt_rate(c['noop_prefetch']['steady'])} (peak RSS "
+            f"{mib(c['noop_prefetch']['hwm'])})", "kcat -C " + fmt_rate(c["kcat_rate"]),
             f"{ra:.2f}×", f"≥ {TARGET_NOOP}×", met(ra, TARGET_NOOP))
-        rb = c["builtin_batch"]["steady"] / c["kcat_rate"]
-        row(f"after: 4 built-in plugins, `consumer.batch_size: {AFTER_BATCH}`",
-            fmt_rate(c["builtin_batch"]["steady"]), "kcat -C " + fmt_rate(c["kcat_rate"]),
+    if c.get("noop_newer"):
+        ra = c["noop_newer"]["steady"] / c["kcat_rate"]
+        row(f"after: 1 no-op instance, {c['newer']} loaded (host defaults: "
+            "fetch.queue.backoff.ms 10, queued.max.messages.kbytes 8192, fetch.max.bytes 4 MiB)",
+            f"{fmt_rate(c['noop_newer']['steady'])} (peak RSS {mib(c['noop_newer']['hwm'])})",
+            "kcat -C " + fmt_rate(c["kcat_rate"]), f"{ra:.2f}×", f"≥ {TARGET_NOOP}×",
+            met(ra, TARGET_NOOP))
+        rb = c["builtin_newer"]["steady"] / c["kcat_rate"]
+        row(f"after: 4 built-in plugins, {c['newer']} loaded",
+            fmt_rate(c["builtin_newer"]["steady"]), "kcat -C " + fmt_rate(c["kcat_rate"]),
             f"{rb:.2f}×", f"≥ {TARGET_BUILTIN}×", met(rb, TARGET_BUILTIN))
     r3 = p["cli"] / p["kcat"]
     row(f"publish: `wallet-eventd publish` ({p['n']:,} events)", fmt_rate(p["cli"]),
@@ -789,6 +834,13 @@ def render(R, notes, analysis):
             f"{mib(m['bounded_small_hwm'])} → {mib(m['bounded_large_hwm'])} "
             f"({fmt_rate(m['bounded_rate'])} consumed)", "–", f"{rb:.2f}×", f"≤ {TARGET_MEMORY}×",
             met(rb, TARGET_MEMORY, higher=False))
+    if m.get("newer_small_hwm") and m.get("newer_large_hwm"):
+        rn = m["newer_large_hwm"] / m["newer_small_hwm"]
+        row(f"memory after: peak RSS with {c['newer']} loaded (host defaults), "
+            f"{m['small_n']:,} vs {m['large_n']:,} backlog",
+            f"{mib(m['newer_small_hwm'])} → {mib(m['newer_large_hwm'])} "
+            f"({fmt_rate(c['noop_newer']['steady'])} consumed)", "–", f"{rn:.2f}×",
+            f"≤ {TARGET_MEMORY}×", met(rn, TARGET_MEMORY, higher=False))
     ks = s["kcat"]["steady"]
     for k, v in s["instances"].items():
         row(f"scaling: {k} no-op instance(s) ({s['n']:,} events each)",
@@ -866,9 +918,10 @@ def render(R, notes, analysis):
                f"instance had resolved all of them: "
                + ", ".join(f"{k} {v:.1f}" for k, v in sorted(b.get('finished_s', {}).items(),
                                                              key=lambda kv: kv[1]))
-               + ". With `consumer.batch_size: " + str(AFTER_BATCH) + "`: "
-               + ", ".join(f"{k} {v:.1f}" for k, v in sorted(
-                   c.get("builtin_batch", {}).get("finished_s", {}).items(), key=lambda kv: kv[1]))
+               + (". With " + c["newer"] + " loaded: " + ", ".join(
+                   f"{k} {v:.1f}" for k, v in sorted(
+                       (c.get("builtin_newer") or {}).get("finished_s", {}).items(),
+                       key=lambda kv: kv[1])) if c.get("builtin_newer") else "")
                + ".\n")
     out.append(f"**Publish.** Same NDJSON ({p['n']:,} events), acks=all, enable.idempotence=true, "
                "linger.ms=5 on both sides; two rounds (order cli, api, kcat, then kcat, api, cli), "
@@ -950,9 +1003,22 @@ def main():
                                   "<build-dir>/bench/BENCHMARKS-quick.md)")
     ap.add_argument("--events", type=int, help="override the event count")
     ap.add_argument("--keep-broker", action="store_true", help="leave the broker running")
+    ap.add_argument("--render", metavar="RESULTS_JSON",
+                    help="only write the report again from a run's results.json (e.g. after "
+                         "editing bench/ANALYSIS.md)")
     args = ap.parse_args()
     out = args.out or (os.path.join(os.path.abspath(args.build_dir), "bench", "BENCHMARKS-quick.md")
                        if args.quick else os.path.join(REPO, "docs", "BENCHMARKS.md"))
+    if args.render:
+        with open(args.render) as f:
+            R = json.load(f)
+        with open(os.path.join(REPO, "bench", "ANALYSIS.md")) as f:
+            analysis = f.read() if not args.quick else ""
+        md, table = render(R, R.get("notes", []), analysis)
+        with open(out, "w") as f:
+            f.write(md)
+        print(table)
+        return 0
     bench = Bench(args)
     atexit.register(bench.cleanup)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -972,6 +1038,7 @@ def main():
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         f.write(md)
+    R["notes"] = bench.notes
     with open(os.path.join(bench.work, "results.json"), "w") as f:
         json.dump(R, f, indent=1, default=str)
     print()
