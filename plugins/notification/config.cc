@@ -45,6 +45,9 @@ WEP_KEY(kConnectTimeout, "connect_timeout_ms", WEP_CONFIG_INT, "2000",
         "TCP + TLS connect timeout for issuer requests, in milliseconds");
 WEP_KEY(kRequestTimeout, "request_timeout_ms", WEP_CONFIG_INT, "5000",
         "Whole-request timeout for issuer requests (metadata and notification), in milliseconds");
+WEP_KEY(kMaxConcurrent, "max_concurrent_requests", WEP_CONFIG_INT, "16",
+        "Notification Requests of one batch sent at the same time (1 = one after the other); "
+        "requests for the same notification_id still go in batch order");
 WEP_KEY(kMaxRetryAfter, "max_retry_after_s", WEP_CONFIG_INT, "3600",
         "Upper bound applied to an issuer's Retry-After before it becomes retry_after_ms");
 WEP_KEY(kUnknownIssuerRetries, "unknown_issuer_retries", WEP_CONFIG_INT, "0",
@@ -67,6 +70,7 @@ const wep_config_key* const kConfigKeys[] = {&kIssuers,
                                              &kCorrelationMax,
                                              &kConnectTimeout,
                                              &kRequestTimeout,
+                                             &kMaxConcurrent,
                                              &kMaxRetryAfter,
                                              &kUnknownIssuerRetries,
                                              &kCaFile,
@@ -344,6 +348,7 @@ bool ParseConfig(std::string_view text, Config* out, std::string* error) {
       !GetInt(cfg, kCorrelationMax, 1, 100'000'000, &c.correlation_max_entries, error) ||
       !GetInt(cfg, kConnectTimeout, 1, 600'000, &c.connect_timeout_ms, error) ||
       !GetInt(cfg, kRequestTimeout, 1, 600'000, &c.request_timeout_ms, error) ||
+      !GetInt(cfg, kMaxConcurrent, 1, 256, &c.max_concurrent_requests, error) ||
       !GetInt(cfg, kMaxRetryAfter, 0, 86400, &c.max_retry_after_s, error) ||
       !GetInt(cfg, kUnknownIssuerRetries, 0, 1000, &c.unknown_issuer_retries, error) ||
       !GetString(cfg, kCaFile, &c.ca_file, error)) {

@@ -11,10 +11,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -47,6 +49,24 @@ struct Reply {
   int delay_ms = 0;
 };
 
+// libcpp-httplib listens with a backlog of 5: when 16 connections open at once the kernel
+// drops the other SYNs and the client resends them a second later. Linux lets listen() be
+// called again on the listening socket to raise it.
+void WidenBacklog(int port) {
+  for (int fd = 0; fd < 1024; ++fd) {
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    sockaddr_in addr{};
+    socklen_t addr_len = sizeof addr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening == 1 &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) == 0 &&
+        addr.sin_family == AF_INET && ntohs(addr.sin_port) == port) {
+      listen(fd, 128);
+      return;
+    }
+  }
+}
+
 // A credential issuer on 127.0.0.1 at a random port. Records every request; answers each path
 // with the Reply set for it (POST: 204, GET: 404 otherwise).
 class IssuerServer {
@@ -56,7 +76,11 @@ class IssuerServer {
     server_.Get(".*", handler);
     server_.Post(".*", handler);
     server_.set_keep_alive_timeout(1);
+    // A thread per connection: enough for max_concurrent_requests' default (16) and then some.
+    server_.new_task_queue = [] { return new httplib::ThreadPool(40); };
+    server_.set_keep_alive_max_count(1000);
     port_ = server_.bind_to_any_port("127.0.0.1");
+    WidenBacklog(port_);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -206,6 +230,17 @@ class NotificationTest : public ::testing::Test {
     EXPECT_EQ(status, WEP_OK);
     return results.at(0);
   }
+  // Handles one batch of `count` acknowledgements with distinct notification_ids; returns how
+  // long handle_batch took.
+  std::chrono::milliseconds HandleAcks(int count, std::vector<EventResult>* results) {
+    std::vector<std::string> records;
+    for (int i = 0; i < count; ++i)
+      records.push_back(Ack("flow-" + std::to_string(i), "n-" + std::to_string(i)));
+    auto start = std::chrono::steady_clock::now();
+    *results = host_->Handle(records);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start);
+  }
   int32_t CreateError(const json& config, std::string* error) {
     FakeHost host(WEP_NOTIFICATION_PLUGIN);
     return host.Create(config.dump(), "/tmp", error);
@@ -317,6 +352,104 @@ TEST_F(NotificationTest, ReusesTheConnection) {
   auto requests = issuer_.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0].remote_port, requests[1].remote_port);
+}
+
+// ---- Concurrency ---------------------------------------------------------------------------
+
+TEST_F(NotificationTest, RequestsOfABatchAreSentConcurrently) {
+  issuer_.Set("/notify", {204, "", {}, 200});
+  Start(DefaultConfig());  // max_concurrent_requests: 16
+  std::vector<EventResult> results;
+  auto took = HandleAcks(20, &results);
+  ASSERT_EQ(results.size(), 20u);
+  for (const auto& r : results) EXPECT_EQ(r.code, WEP_RESULT_DONE) << r.message;
+  EXPECT_EQ(issuer_.Count("POST", "/notify"), 20u);
+  EXPECT_LT(took, std::chrono::seconds(2));  // one after the other: 4 s
+  EXPECT_EQ(host_->metric("wallet_notifications_total", {"sent"}), 20);
+  EXPECT_EQ(host_->metric("wallet_notification_latency_seconds"), 20);
+  std::set<std::string> ids;
+  for (const auto& r : issuer_.requests()) ids.insert(json::parse(r.body)["notification_id"]);
+  EXPECT_EQ(ids.size(), 20u);
+  std::cerr << "20 notifications at 200 ms each, 16 at a time: " << took.count() << " ms\n";
+}
+
+TEST_F(NotificationTest, MaxConcurrentRequestsOneSendsOneAfterAnother) {
+  issuer_.Set("/notify", {204, "", {}, 100});
+  json config = DefaultConfig();
+  config["max_concurrent_requests"] = 1;
+  Start(config);
+  std::vector<EventResult> results;
+  auto took = HandleAcks(10, &results);
+  ASSERT_EQ(results.size(), 10u);
+  for (const auto& r : results) EXPECT_EQ(r.code, WEP_RESULT_DONE) << r.message;
+  EXPECT_EQ(issuer_.Count("POST", "/notify"), 10u);
+  EXPECT_GE(took, std::chrono::milliseconds(10 * 100));
+  // One connection, reused for every request.
+  std::set<int> ports;
+  for (const auto& r : issuer_.requests()) ports.insert(r.remote_port);
+  EXPECT_EQ(ports.size(), 1u);
+  std::cerr << "10 notifications at 100 ms each, 1 at a time: " << took.count() << " ms\n";
+}
+
+TEST_F(NotificationTest, SameNotificationIdIsSentInBatchOrder) {
+  issuer_.Set("/notify", {204, "", {}, 200});
+  Start(DefaultConfig());
+  auto start = std::chrono::steady_clock::now();
+  auto results = host_->Handle({Ack("flow-1", "nid-1"), Ack("flow-2", "nid-2"),
+                                Deleted("flow-3", "nid-1"), Ack("flow-4", "nid-3")});
+  auto took = std::chrono::steady_clock::now() - start;
+  for (const auto& r : results) EXPECT_EQ(r.code, WEP_RESULT_DONE) << r.message;
+  std::vector<std::string> events_of_nid1;
+  for (const auto& r : issuer_.requests()) {
+    json body = json::parse(r.body);
+    if (body["notification_id"] == "nid-1") events_of_nid1.push_back(body["event"]);
+  }
+  EXPECT_EQ(events_of_nid1,
+            std::vector<std::string>({"credential_accepted", "credential_deleted"}));
+  // The deletion waited for the acceptance's answer; the batch did not go one by one.
+  EXPECT_GE(took, std::chrono::milliseconds(2 * 200));
+  EXPECT_LT(took, std::chrono::milliseconds(4 * 200));
+}
+
+TEST_F(NotificationTest, LaterNotificationForTheSameIdIsNotSentWhenTheEarlierIsNotDone) {
+  issuer_.Set("/notify", {503, "", {{"Retry-After", "5"}}, 0});
+  Start(DefaultConfig());
+  auto results = host_->Handle({Ack("flow-1", "nid-1"), Deleted("flow-2", "nid-1")});
+  EXPECT_EQ(results[0].code, WEP_RESULT_RETRY);
+  EXPECT_THAT(results[0].message, HasSubstr("HTTP 503"));
+  EXPECT_EQ(results[1].code, WEP_RESULT_RETRY);
+  EXPECT_EQ(results[1].retry_after_ms, 5000u);
+  EXPECT_THAT(results[1].message, HasSubstr("earlier notification for notification_id nid-1"));
+  EXPECT_THAT(results[1].message, HasSubstr("not done"));
+  auto requests = issuer_.requests();
+  ASSERT_EQ(requests.size(), 1u);  // the deletion never left
+  EXPECT_EQ(json::parse(requests[0].body)["event"], "credential_accepted");
+  EXPECT_EQ(host_->metric("wallet_notifications_total", {"retry"}), 2);
+  EXPECT_EQ(host_->metric("wallet_notification_latency_seconds"), 1);
+}
+
+TEST_F(NotificationTest, MaxConcurrentRequestsIsDeclaredAndRangeChecked) {
+  FakeHost host(WEP_NOTIFICATION_PLUGIN);
+  const wep_plugin_descriptor& d = host.descriptor();
+  bool found = false;
+  for (size_t i = 0; i < d.config_key_count; ++i) {
+    if (std::string(d.config_keys[i]->name) != "max_concurrent_requests") continue;
+    found = true;
+    EXPECT_EQ(d.config_keys[i]->type, WEP_CONFIG_INT);
+    EXPECT_EQ(json::parse(d.config_keys[i]->default_json), 16);
+  }
+  EXPECT_TRUE(found);
+  std::string error;
+  for (int bad : {0, 257}) {
+    EXPECT_EQ(CreateError({{"max_concurrent_requests", bad}}, &error), WEP_ERR_CONFIG);
+    EXPECT_THAT(error, HasSubstr("max_concurrent_requests: "));
+  }
+  EXPECT_EQ(CreateError({{"max_concurrent_requests", 0}}, &error), WEP_ERR_CONFIG);
+  EXPECT_THAT(error, HasSubstr("max_concurrent_requests: 0 is out of range [1, 256]"));
+  EXPECT_EQ(CreateError({{"max_concurrent_requests", "4"}}, &error), WEP_ERR_CONFIG);
+  EXPECT_THAT(error, HasSubstr("max_concurrent_requests: expected an integer"));
+  for (int good : {1, 256})
+    EXPECT_EQ(CreateError({{"max_concurrent_requests", good}}, &error), WEP_OK) << error;
 }
 
 // ---- Responses -----------------------------------------------------------------------------

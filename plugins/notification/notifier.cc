@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <ctime>
+#include <deque>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 #include <utility>
 
 namespace wep_notification {
@@ -94,6 +97,7 @@ int32_t Notifier::Create(const wep_instance_info& info, std::unique_ptr<Notifier
   HttpClient::Options options;
   options.connect_timeout_ms = static_cast<long>(config.connect_timeout_ms);
   options.ca_file = config.ca_file;
+  options.max_concurrent = static_cast<size_t>(config.max_concurrent_requests);
   auto http = HttpClient::Create(options, error);
   if (http == nullptr) return WEP_ERR_INTERNAL;
 
@@ -151,23 +155,127 @@ Notifier::Notifier(const wep_instance_info& info, Config config, std::unique_ptr
                 config_.metadata_cache_ttl_s > 0 ? kMaxCachedIssuers : 0) {}
 
 void Notifier::HandleBatch(const wep_batch& batch) {
+  // (a) In batch order: learn, resolve (metadata GETs included) and build each request, or
+  // settle the event without sending.
+  std::vector<Prepared> sends;
   for (size_t i = 0; i < batch.count; ++i) {
-    wep_event_result* result = batch.results[i];
-    Outcome outcome;
+    std::optional<Outcome> outcome;
     try {
-      outcome = HandleEvent(*batch.events[i], batch.deadline_ns);
+      Prepared prepared;
+      outcome = HandleEvent(*batch.events[i], batch.deadline_ns, &prepared);
+      if (!outcome) {
+        prepared.index = i;
+        sends.push_back(std::move(prepared));
+      }
     } catch (const std::exception& ex) {
-      outcome = {WEP_RESULT_FAILED, 0, std::string("internal error: ") + ex.what()};
+      outcome = Outcome{WEP_RESULT_FAILED, 0, std::string("internal error: ") + ex.what()};
       Count("failed");
     }
-    result->code = outcome.code;
-    if (outcome.code == WEP_RESULT_RETRY) result->retry_after_ms = outcome.retry_after_ms;
-    wep_write_message(result->message, result->message_capacity, outcome.message.data(),
-                      outcome.message.size());
+    if (outcome) Write(batch, i, *outcome);
+  }
+  // (b) Send them all at once and settle each with its answer.
+  Send(batch, &sends);
+}
+
+void Notifier::Send(const wep_batch& batch, std::vector<Prepared>* sends_ptr) {
+  std::vector<Prepared>& sends = *sends_ptr;
+  const size_t n = sends.size();
+  if (n == 0) return;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (batch.deadline_ns != 0) {
+    const uint64_t now = host_->monotonic_ns();
+    deadline = std::chrono::steady_clock::now() +
+               std::chrono::nanoseconds(batch.deadline_ns > now ? batch.deadline_ns - now : 0);
+  }
+  std::vector<HttpRequest> requests;
+  requests.reserve(n);
+  // A request with the same key as an earlier one waits for it (successor links the chain).
+  std::vector<size_t> successor(n, n);
+  std::deque<size_t> ready;
+  std::unordered_map<std::string, size_t> last;
+  for (size_t k = 0; k < n; ++k) {
+    sends[k].request.deadline = deadline;
+    requests.push_back(std::move(sends[k].request));
+    auto [it, first] = last.emplace(sends[k].order_key, k);
+    if (first) {
+      ready.push_back(k);
+    } else {
+      successor[it->second] = k;
+      it->second = k;
+    }
+  }
+  std::vector<bool> settled(n, false);
+  // Settles request k; its successor may go once k is DONE, otherwise it is not sent at all
+  // (it would overtake k at the issuer when k is retried).
+  auto settle = [&](size_t k, Outcome outcome) {
+    for (;;) {
+      settled[k] = true;
+      Count(outcome.code == WEP_RESULT_DONE    ? "sent"
+            : outcome.code == WEP_RESULT_RETRY ? "retry"
+                                               : "failed");
+      Write(batch, sends[k].index, outcome);
+      const size_t later = successor[k];
+      if (later == n) return;
+      if (outcome.code == WEP_RESULT_DONE) {
+        ready.push_back(later);
+        return;
+      }
+      outcome = {WEP_RESULT_RETRY, outcome.code == WEP_RESULT_RETRY ? outcome.retry_after_ms : 0,
+                 "not sent: an earlier notification for notification_id " +
+                     Printable(sends[later].notification_id, 64) +
+                     " in this batch is not done, and this one must not overtake it"};
+      k = later;
+    }
+  };
+  try {
+    http_->PerformMany(
+        requests,
+        [&]() -> std::optional<size_t> {
+          while (!ready.empty()) {
+            const size_t k = ready.front();
+            ready.pop_front();
+            if (batch.deadline_ns != 0 && host_->monotonic_ns() >= batch.deadline_ns) {
+              settle(k, {WEP_RESULT_RETRY, 0,
+                         "batch deadline passed before the notification was sent"});
+              continue;
+            }
+            return k;
+          }
+          return std::nullopt;
+        },
+        [&](size_t k, HttpResponse response) {
+          const Prepared& p = sends[k];
+          if (latency_seconds_ != nullptr)
+            host_->metric_record(latency_seconds_, nullptr, 0, response.seconds);
+          Outcome outcome = Classify(response, p.url, "the notification");
+          if (outcome.code == WEP_RESULT_DONE) {
+            Log(WEP_LOG_DEBUG, "sent " + p.event_name + " for notification_id " +
+                                   Printable(p.notification_id, 64) + " to " + p.url + " (via " +
+                                   p.via + ", HTTP " + std::to_string(response.status) + ")");
+          }
+          settle(k, std::move(outcome));
+        });
+  } catch (const std::exception& ex) {
+    for (size_t k = 0; k < n; ++k) {
+      if (settled[k]) continue;
+      settled[k] = true;
+      Count("failed");
+      Write(batch, sends[k].index,
+            {WEP_RESULT_FAILED, 0, std::string("internal error: ") + ex.what()});
+    }
   }
 }
 
-Notifier::Outcome Notifier::HandleEvent(const wep_event& event, uint64_t deadline_ns) {
+void Notifier::Write(const wep_batch& batch, size_t index, const Outcome& outcome) const {
+  wep_event_result* result = batch.results[index];
+  result->code = outcome.code;
+  if (outcome.code == WEP_RESULT_RETRY) result->retry_after_ms = outcome.retry_after_ms;
+  wep_write_message(result->message, result->message_capacity, outcome.message.data(),
+                    outcome.message.size());
+}
+
+std::optional<Notifier::Outcome> Notifier::HandleEvent(const wep_event& event, uint64_t deadline_ns,
+                                                       Prepared* prepared) {
   const int32_t type = event.event_type;
   const bool learns = type == WEP_EVENT_CREDENTIAL_OFFER_SENT ||
                       type == WEP_EVENT_CREDENTIAL_OFFER_RECEIVED ||
@@ -185,13 +293,15 @@ Notifier::Outcome Notifier::HandleEvent(const wep_event& event, uint64_t deadlin
   }
   if (learns) {
     if (payload != nullptr) Learn(event, *payload);  // nothing to learn is not a failure
-    return {};
+    return Outcome{};
   }
-  Outcome outcome =
-      payload != nullptr
-          ? Notify(event, *payload, deadline_ns)
-          : Outcome{WEP_RESULT_FAILED, 0,
-                    View(event.event_type_name) + " record has no JSON payload object; not sent"};
+  Outcome outcome;
+  if (payload == nullptr) {
+    outcome = {WEP_RESULT_FAILED, 0,
+               View(event.event_type_name) + " record has no JSON payload object; not sent"};
+  } else if (Prepare(event, *payload, deadline_ns, prepared, &outcome)) {
+    return std::nullopt;  // counted when its answer is in
+  }
   Count(outcome.code == WEP_RESULT_DONE    ? "sent"
         : outcome.code == WEP_RESULT_RETRY ? "retry"
                                            : "failed");
@@ -228,55 +338,54 @@ void Notifier::Learn(const wep_event& event, const json& payload) {
     issuer_by_notification_.Put(MapKey(event, notification_id), issuer, now);
 }
 
-Notifier::Outcome Notifier::Notify(const wep_event& event, const json& payload,
-                                   uint64_t deadline_ns) {
+bool Notifier::Prepare(const wep_event& event, const json& payload, uint64_t deadline_ns,
+                       Prepared* prepared, Outcome* outcome) {
   const std::string notification_id = StringField(payload, "notification_id");
   const std::string event_name = StringField(payload, "event");
   if (notification_id.empty()) {
-    return {WEP_RESULT_FAILED, 0,
-            View(event.event_type_name) + " has no notification_id string; not sent"};
+    *outcome = {WEP_RESULT_FAILED, 0,
+                View(event.event_type_name) + " has no notification_id string; not sent"};
+    return false;
   }
   if (!IsNotificationEvent(event_name)) {
-    return {WEP_RESULT_FAILED, 0,
-            "event \"" + Printable(event_name, 64) +
-                "\" is not a Notification Request event (credential_accepted, "
-                "credential_failure or credential_deleted); notification_id " +
-                Printable(notification_id, 64) + " not sent"};
+    *outcome = {WEP_RESULT_FAILED, 0,
+                "event \"" + Printable(event_name, 64) +
+                    "\" is not a Notification Request event (credential_accepted, "
+                    "credential_failure or credential_deleted); notification_id " +
+                    Printable(notification_id, 64) + " not sent"};
+    return false;
   }
   if (deadline_ns != 0 && host_->monotonic_ns() >= deadline_ns) {
-    return {WEP_RESULT_RETRY, 0, "batch deadline passed before the notification was sent"};
+    *outcome = {WEP_RESULT_RETRY, 0, "batch deadline passed before the notification was sent"};
+    return false;
   }
 
-  Outcome outcome;
-  std::optional<Target> target = Resolve(event, notification_id, deadline_ns, &outcome);
-  if (!target) {
-    return outcome;
-  }
+  std::optional<Target> target = Resolve(event, notification_id, deadline_ns, outcome);
+  if (!target) return false;
   std::string why;
   if (!CheckEndpointUrl(target->url, config_.allow_insecure_http, &why)) {
-    return {WEP_RESULT_FAILED, 0,
-            std::string("notification endpoint from ") + target->via + ": " + why};
+    *outcome = {WEP_RESULT_FAILED, 0,
+                std::string("notification endpoint from ") + target->via + ": " + why};
+    return false;
   }
 
   nlohmann::ordered_json body = {{"notification_id", notification_id}, {"event", event_name}};
   if (auto it = payload.find("event_description"); it != payload.end() && it->is_string())
     body["event_description"] = SanitizeDescription(it->get<std::string>());
-  const std::vector<std::string> headers = {"Content-Type: application/json",
-                                            "Accept: application/json",
-                                            "Authorization: Bearer " + *target->token};
-  HttpResponse response =
-      http_->Post(target->url, body.dump(-1, ' ', false, json::error_handler_t::replace), headers,
-                  TimeoutMs(deadline_ns), kResponseBodyCap);
-  if (latency_seconds_ != nullptr)
-    host_->metric_record(latency_seconds_, nullptr, 0, response.seconds);
-
-  outcome = Classify(response, target->url, "the notification");
-  if (outcome.code == WEP_RESULT_DONE) {
-    Log(WEP_LOG_DEBUG, "sent " + event_name + " for notification_id " +
-                           Printable(notification_id, 64) + " to " + target->url + " (via " +
-                           target->via + ", HTTP " + std::to_string(response.status) + ")");
-  }
-  return outcome;
+  prepared->order_key = MapKey(event, notification_id) + '\n' + target->url;
+  prepared->event_name = event_name;
+  prepared->notification_id = notification_id;
+  prepared->url = target->url;
+  prepared->via = target->via;
+  HttpRequest& request = prepared->request;
+  request.url = target->url;
+  request.post = true;
+  request.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  request.headers = {"Content-Type: application/json", "Accept: application/json",
+                     "Authorization: Bearer " + *target->token};
+  request.timeout_ms = static_cast<long>(config_.request_timeout_ms);  // and the batch deadline
+  request.body_cap = kResponseBodyCap;
+  return true;
 }
 
 std::optional<Notifier::Target> Notifier::Resolve(const wep_event& event,

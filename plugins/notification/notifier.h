@@ -11,6 +11,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config.h"
 #include "http_client.h"
@@ -49,9 +50,26 @@ class Notifier {
 
   Notifier(const wep_instance_info& info, Config config, std::unique_ptr<HttpClient> http);
 
-  Outcome HandleEvent(const wep_event& event, uint64_t deadline_ns);
+  // A Notification Request ready to go, with what is needed to judge and log its answer.
+  struct Prepared {
+    size_t index = 0;  // of the event in the batch
+    // Requests with the same key (wallet_id, notification_id, endpoint) go in batch order.
+    std::string order_key;
+    std::string event_name, notification_id, url;
+    const char* via = "";
+    HttpRequest request;
+  };
+
+  // The event's final outcome, or nullopt when *prepared now holds a request to send.
+  std::optional<Outcome> HandleEvent(const wep_event& event, uint64_t deadline_ns,
+                                     Prepared* prepared);
   void Learn(const wep_event& event, const nlohmann::json& payload);
-  Outcome Notify(const wep_event& event, const nlohmann::json& payload, uint64_t deadline_ns);
+  // Everything up to sending: true with *prepared set, or false with the final *outcome.
+  bool Prepare(const wep_event& event, const nlohmann::json& payload, uint64_t deadline_ns,
+               Prepared* prepared, Outcome* outcome);
+  // Sends the prepared requests of `batch` concurrently and writes their events' results.
+  void Send(const wep_batch& batch, std::vector<Prepared>* sends);
+  void Write(const wep_batch& batch, size_t index, const Outcome& outcome) const;
   // Resolves the endpoint for a notification; on failure returns nullopt with *outcome set.
   std::optional<Target> Resolve(const wep_event& event, const std::string& notification_id,
                                 uint64_t deadline_ns, Outcome* outcome);
