@@ -1,5 +1,6 @@
 #include "bus/consumer.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "bus/log.h"
@@ -147,7 +148,7 @@ Consumer::~Consumer() {
 
 std::vector<MessagePtr> Consumer::poll_batch(size_t max, std::chrono::milliseconds timeout) {
   std::vector<MessagePtr> out;
-  out.reserve(max);
+  out.reserve(std::min<size_t>(max, 1024));  // batch_size may be large, traffic thin
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   // While records are queued, poll without waiting and without reading the clock (once per
   // record it showed in profiles); only an empty queue makes it wait for what is left.
