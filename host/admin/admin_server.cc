@@ -177,30 +177,15 @@ Status AdminServer::start() {
   }
   port_ = port;
 
-  loop_done_ = false;
-  thread_ = std::thread([this] {
-    server_->listen_after_bind();
-    loop_done_ = true;
-  });
-  // httplib's stop() only takes effect once the accept loop runs; wait for it here so that a
-  // stop() right after start() is not lost.
-  wait_until_running();
+  loop_.start(server_.get());
   return Status::Ok();
 }
 
 void AdminServer::stop() {
   if (server_ == nullptr) return;
-  wait_until_running();
-  server_->stop();
-  if (thread_.joinable()) thread_.join();
+  loop_.stop();
   server_.reset();
   port_ = 0;
-}
-
-void AdminServer::wait_until_running() const {
-  while (!server_->is_running() && !loop_done_) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
 }
 
 void AdminServer::install_routes() {

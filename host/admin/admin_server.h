@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "admin/http_server_thread.h"
 #include "admin/metrics_registry.h"
 #include "wallet_eventd/result.h"
 
@@ -77,15 +78,12 @@ class AdminServer {
 
  private:
   void install_routes();
-  // Until the accept loop runs or has ended.
-  void wait_until_running() const;
 
   const std::string listen_;
   MetricsRegistry& registry_;
   const ReadyProbe ready_probe_;
   std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  std::atomic<bool> loop_done_{false};
+  HttpServerThread loop_;
   std::atomic<int> port_{0};
 };
 

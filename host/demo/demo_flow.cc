@@ -147,7 +147,7 @@ Result<std::unique_ptr<DemoFlow>> DemoFlow::start(const config::Config& config,
       return Error{Error::Code::kUnavailable, "demo.notification_server " +
                                                   config.demo.notification_server +
                                                   ": cannot bind (address in use?)"};
-    d->issuer_thread_ = std::thread([srv = d->issuer_.get()] { srv->listen_after_bind(); });
+    d->issuer_loop_.start(d->issuer_.get());
     info("local issuer answering notification requests on http://" + addr.host + ":" +
          std::to_string(port) + "/notification");
   }
@@ -202,8 +202,7 @@ void DemoFlow::report_audit_logs() {
 DemoFlow::~DemoFlow() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
-  if (issuer_) issuer_->stop();
-  if (issuer_thread_.joinable()) issuer_thread_.join();
+  issuer_loop_.stop();
 }
 
 void DemoFlow::loop() {

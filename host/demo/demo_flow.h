@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "admin/http_server_thread.h"
 #include "config/config.h"
 #include "wallet_eventd/client.h"
 
@@ -45,7 +46,7 @@ class DemoFlow {
   std::vector<AuditLog> audit_logs_;
   std::unique_ptr<Publisher> publisher_;
   std::unique_ptr<httplib::Server> issuer_;
-  std::thread issuer_thread_;
+  admin::HttpServerThread issuer_loop_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::string issuer_url_;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "admin/http_server_thread.h"
 #include "demo/demo_flow.h"
 #include "support.h"
 #include "wallet_eventd/client.h"
@@ -67,11 +68,7 @@ class IssuerServer {
       }
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~IssuerServer() {
-    server_.stop();
-    thread_.join();
+    loop_.start(&server_);  // returns once it serves: a test that fails at once still ends
   }
   std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
   void script(const std::string& notification_id, std::vector<Reply> replies) {
@@ -108,10 +105,10 @@ class IssuerServer {
 
   httplib::Server server_;
   int port_ = -1;
-  std::thread thread_;
   std::mutex mu_;
   std::vector<Seen> seen_;
   std::map<std::string, std::deque<Reply>> script_;
+  wallet_eventd::admin::HttpServerThread loop_;  // last: stopped before the handlers' state goes
 };
 
 const char kTokenConfigured[] = "tok-configured-3f9a1c7e55d2";
