@@ -467,6 +467,9 @@ int cmd_sink(const Args& a) {
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   httplib::Server server;
+  // A thread per connection (cpp-httplib): more than any notification instance keeps open, so
+  // that the sink never leaves a connection unread behind idle keep-alive ones.
+  server.new_task_queue = [] { return new httplib::ThreadPool(64); };
   std::atomic<uint64_t> requests{0};
   server.Post(".*", [&](const httplib::Request&, httplib::Response& res) {
     requests++;

@@ -45,7 +45,7 @@ WEP_KEY(kConnectTimeout, "connect_timeout_ms", WEP_CONFIG_INT, "2000",
         "TCP + TLS connect timeout for issuer requests, in milliseconds");
 WEP_KEY(kRequestTimeout, "request_timeout_ms", WEP_CONFIG_INT, "5000",
         "Whole-request timeout for issuer requests (metadata and notification), in milliseconds");
-WEP_KEY(kMaxConcurrent, "max_concurrent_requests", WEP_CONFIG_INT, "16",
+WEP_KEY(kMaxConcurrent, "max_concurrent_requests", WEP_CONFIG_INT, "8",
         "Notification Requests of one batch sent at the same time (1 = one after the other); "
         "requests for the same notification_id still go in batch order");
 WEP_KEY(kMaxRetryAfter, "max_retry_after_s", WEP_CONFIG_INT, "3600",

@@ -29,7 +29,7 @@ struct Config {
   int64_t correlation_max_entries = 100000;
   int64_t connect_timeout_ms = 2000;
   int64_t request_timeout_ms = 5000;
-  int64_t max_concurrent_requests = 16;  // notification requests of a batch in flight at once
+  int64_t max_concurrent_requests = 8;  // notification requests of a batch in flight at once
   int64_t max_retry_after_s = 3600;
   int64_t unknown_issuer_retries = 0;
   std::string ca_file;  // Default: "" (the system's CA store)
