@@ -36,9 +36,11 @@ std::string mask_to_types(uint64_t mask) {
   for (EventType t : all_event_types())
     if (mask & WEP_EVENT_BIT(static_cast<int32_t>(t))) ++count;
   if (count == kEventTypeCount) return "all";
-  for (EventType t : all_event_types())
-    if (mask & WEP_EVENT_BIT(static_cast<int32_t>(t)))
-      out += (out.empty() ? "" : ",") + std::string(event_type_name(t));
+  for (EventType t : all_event_types()) {
+    if ((mask & WEP_EVENT_BIT(static_cast<int32_t>(t))) == 0) continue;
+    if (!out.empty()) out += ',';
+    out += event_type_name(t);
+  }
   return out;
 }
 
