@@ -23,8 +23,10 @@
 //   bench_tool sink [--port P]
 //       An HTTP server on 127.0.0.1 answering 204 to every POST (the notification plugin's
 //       issuer); prints "port P" once listening, and "requests N" when stopped (SIGTERM).
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <httplib.h>
@@ -459,6 +461,26 @@ int cmd_topics(const Args& a) {
   return rc;
 }
 
+// cpp-httplib (Debian's libcpp-httplib 0.11) listens with a backlog of 5: when a notification
+// instance opens its connections at once the kernel drops the surplus SYNs and the client
+// resends them a second later, which the benchmark would charge to the plugin. Linux lets the
+// listening socket be listen()ed again with a larger backlog.
+void widen_backlog(int port) {
+  for (int fd = 0; fd < 1024; ++fd) {
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    sockaddr_in addr{};
+    socklen_t addr_len = sizeof addr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening == 1 &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) == 0 &&
+        addr.sin_family == AF_INET && ntohs(addr.sin_port) == port) {
+      listen(fd, 512);
+      return;
+    }
+  }
+  die("sink: listening socket not found");
+}
+
 int cmd_sink(const Args& a) {
   // SIGTERM / SIGINT are taken by a thread that stops the server (no work in a handler).
   sigset_t sigs;
@@ -470,6 +492,7 @@ int cmd_sink(const Args& a) {
   // A thread per connection (cpp-httplib): more than any notification instance keeps open, so
   // that the sink never leaves a connection unread behind idle keep-alive ones.
   server.new_task_queue = [] { return new httplib::ThreadPool(64); };
+  server.set_keep_alive_max_count(1000000);  // httplib closes after 5 requests by default
   std::atomic<uint64_t> requests{0};
   server.Post(".*", [&](const httplib::Request&, httplib::Response& res) {
     requests++;
@@ -482,6 +505,7 @@ int cmd_sink(const Args& a) {
     port = -1;
   }
   if (port < 0) die("sink: cannot listen");
+  widen_backlog(port);
   std::printf("port %d\n", port);
   std::fflush(stdout);
   std::thread stopper([&] {
