@@ -23,10 +23,8 @@
 //   bench_tool sink [--port P]
 //       An HTTP server on 127.0.0.1 answering 204 to every POST (the notification plugin's
 //       issuer); prints "port P" once listening, and "requests N" when stopped (SIGTERM).
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <httplib.h>
@@ -45,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include "listen_backlog.h"
 #include "wallet_eventd/client.h"
 #include "wallet_eventd/events.h"
 
@@ -461,26 +460,6 @@ int cmd_topics(const Args& a) {
   return rc;
 }
 
-// cpp-httplib (Debian's libcpp-httplib 0.11) listens with a backlog of 5: when a notification
-// instance opens its connections at once the kernel drops the surplus SYNs and the client
-// resends them a second later, which the benchmark would charge to the plugin. Linux lets the
-// listening socket be listen()ed again with a larger backlog.
-void widen_backlog(int port) {
-  for (int fd = 0; fd < 1024; ++fd) {
-    int listening = 0;
-    socklen_t len = sizeof listening;
-    sockaddr_in addr{};
-    socklen_t addr_len = sizeof addr;
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening == 1 &&
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) == 0 &&
-        addr.sin_family == AF_INET && ntohs(addr.sin_port) == port) {
-      listen(fd, 512);
-      return;
-    }
-  }
-  die("sink: listening socket not found");
-}
-
 int cmd_sink(const Args& a) {
   // SIGTERM / SIGINT are taken by a thread that stops the server (no work in a handler).
   sigset_t sigs;
@@ -505,7 +484,7 @@ int cmd_sink(const Args& a) {
     port = -1;
   }
   if (port < 0) die("sink: cannot listen");
-  widen_backlog(port);
+  if (!wep_test::widen_listen_backlog(port, 512)) die("sink: listening socket not found");
   std::printf("port %d\n", port);
   std::fflush(stdout);
   std::thread stopper([&] {

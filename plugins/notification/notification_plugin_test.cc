@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "listen_backlog.h"
 #include "wep_fake_host.hpp"
 
 namespace {
@@ -49,24 +50,6 @@ struct Reply {
   int delay_ms = 0;
 };
 
-// libcpp-httplib listens with a backlog of 5: when 16 connections open at once the kernel
-// drops the other SYNs and the client resends them a second later. Linux lets listen() be
-// called again on the listening socket to raise it.
-void WidenBacklog(int port) {
-  for (int fd = 0; fd < 1024; ++fd) {
-    int listening = 0;
-    socklen_t len = sizeof listening;
-    sockaddr_in addr{};
-    socklen_t addr_len = sizeof addr;
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening == 1 &&
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) == 0 &&
-        addr.sin_family == AF_INET && ntohs(addr.sin_port) == port) {
-      listen(fd, 128);
-      return;
-    }
-  }
-}
-
 // A credential issuer on 127.0.0.1 at a random port. Records every request; answers each path
 // with the Reply set for it (POST: 204, GET: 404 otherwise).
 class IssuerServer {
@@ -80,7 +63,7 @@ class IssuerServer {
     server_.new_task_queue = [] { return new httplib::ThreadPool(40); };
     server_.set_keep_alive_max_count(1000);
     port_ = server_.bind_to_any_port("127.0.0.1");
-    WidenBacklog(port_);
+    wep_test::widen_listen_backlog(port_, 128);  // 5 would drop concurrent connects
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
