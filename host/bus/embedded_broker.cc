@@ -1,5 +1,7 @@
 #include "bus/embedded_broker.h"
 
+#include <thread>
+
 #include "bus/producer.h"
 
 namespace wallet_eventd::bus {
@@ -86,7 +88,40 @@ Status create_topics(const Properties& properties, const std::vector<std::string
   rd_kafka_AdminOptions_destroy(opts);
   rd_kafka_queue_destroy(queue);
   for (auto* s : specs) rd_kafka_NewTopic_destroy(s);
-  return status;
+  if (!status.ok()) return status;
+  // CreateTopics answers once the controller has the topics; a broker may still answer
+  // "unknown topic" for a moment. A consumer that subscribes then leaves the topic out and, by
+  // default, looks again only after topic.metadata.refresh.interval.ms (5 minutes): wait until
+  // the metadata shows every topic with a leader for each partition.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string missing;
+  while (true) {
+    missing.clear();
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(rk.get(), 1, nullptr, &md, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      missing = "(no metadata)";
+    } else {
+      for (const auto& t : topics) {
+        bool ready = false;
+        for (int i = 0; i < md->topic_cnt; ++i) {
+          const rd_kafka_metadata_topic_t& mt = md->topics[i];
+          if (t != mt.topic) continue;
+          ready = mt.err == RD_KAFKA_RESP_ERR_NO_ERROR && mt.partition_cnt > 0;
+          for (int p = 0; ready && p < mt.partition_cnt; ++p)
+            ready = mt.partitions[p].leader >= 0 && mt.partitions[p].err == 0;
+        }
+        if (ready) continue;
+        if (!missing.empty()) missing += ", ";
+        missing += t;
+      }
+      rd_kafka_metadata_destroy(md);
+    }
+    if (missing.empty()) return Status::Ok();
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Error{Error::Code::kTimeout,
+                   "topics created but not yet served by the broker: " + missing};
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace wallet_eventd::bus
