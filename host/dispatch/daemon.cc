@@ -96,7 +96,7 @@ Status Daemon::start_bus() {
     Status s = bus::create_topics(admin_props, all, static_cast<int>(config_.topics.partitions),
                                   static_cast<int>(config_.topics.replication_factor),
                                   std::chrono::milliseconds(15000));
-    if (!s.ok()) warn("topics not created (" + s.message() + "); relying on existing topics");
+    if (!s.ok()) warn("topic set-up: " + s.message() + "; relying on existing topics");
   }
   dlq_ = std::make_unique<bus::DlqWriter>(producer_.get(), config_.topics.dlq);
   return Status::Ok();
