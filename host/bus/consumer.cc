@@ -1,6 +1,7 @@
 #include "bus/consumer.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "bus/log.h"
@@ -86,6 +87,10 @@ int Consumer::stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
   return 0;  // librdkafka frees json
 }
 
+bool needs_fetch_waker(int librdkafka_version) {
+  return librdkafka_version < kFetchQueueBackoffVersion;
+}
+
 Properties consumer_defaults(const Consumer::Options& options, int librdkafka_version) {
   Properties defaults = {
       {"group.id", options.group_id},
@@ -97,27 +102,42 @@ Properties consumer_defaults(const Consumer::Options& options, int librdkafka_ve
   };
   if (options.statistics_interval_ms > 0)
     defaults["statistics.interval.ms"] = std::to_string(options.statistics_interval_ms);
-  if (librdkafka_version >= kFetchQueueBackoffVersion) {
-    // librdkafka stops fetching while the consumer's queue holds queued.min.messages or
-    // queued.max.messages.kbytes and looks again only after fetch.queue.backoff.ms (1 s by
-    // default, and hard-coded to 1 s before 2.4.0). Refetching soon lets a small queue keep a
-    // fast pipeline fed, so memory is bounded by the queue plus one fetch response, not by the
-    // backlog (docs/BENCHMARKS.md, "Memory"). The operator's properties override each.
-    defaults["fetch.queue.backoff.ms"] = "10";
-    defaults["queued.max.messages.kbytes"] = "8192";
-    // A fetch.max.bytes below message.max.bytes is refused by librdkafka: leave it alone when
-    // the operator sized either.
-    if (!options.properties.count("fetch.max.bytes") &&
-        !options.properties.count("message.max.bytes"))
-      defaults["fetch.max.bytes"] = "4194304";
-  }
+  // librdkafka stops fetching while the consumer's queue holds queued.min.messages or
+  // queued.max.messages.kbytes and looks again only after fetch.queue.backoff.ms (1 s by
+  // default), or before 2.4.0 when its broker thread is woken (which the host's FetchWaker
+  // does). Refetching soon lets a small queue keep a fast pipeline fed, so memory is bounded
+  // by the queue plus one fetch response, not by the backlog (docs/BENCHMARKS.md, "Memory").
+  // The operator's properties override each.
+  if (librdkafka_version >= kFetchQueueBackoffVersion) defaults["fetch.queue.backoff.ms"] = "10";
+  defaults["queued.max.messages.kbytes"] = "8192";
+  // A fetch.max.bytes below message.max.bytes is refused by librdkafka: leave it alone when
+  // the operator sized either.
+  if (!options.properties.count("fetch.max.bytes") &&
+      !options.properties.count("message.max.bytes"))
+    defaults["fetch.max.bytes"] = "4194304";
   return defaults;
 }
+
+namespace {
+
+size_t conf_size(rd_kafka_conf_t* conf, const char* name) {
+  char buf[64];
+  size_t len = sizeof buf;
+  if (rd_kafka_conf_get(conf, name, buf, &len) != RD_KAFKA_CONF_OK) return 0;
+  return static_cast<size_t>(std::strtoull(buf, nullptr, 10));
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Consumer>> Consumer::create(Options options) {
   Properties defaults = consumer_defaults(options, rd_kafka_version());
   auto conf = make_conf({&defaults, &options.properties});
   if (!conf.ok()) return conf.error();
+  std::unique_ptr<FetchWakePolicy> policy;
+  if (needs_fetch_waker(rd_kafka_version()))
+    policy = std::make_unique<FetchWakePolicy>(
+        conf_size(conf.value().get(), "queued.min.messages"),
+        conf_size(conf.value().get(), "queued.max.messages.kbytes") * 1024);
   std::unique_ptr<Consumer> c(new Consumer());
   c->options_ = std::move(options);
   rd_kafka_conf_set_opaque(conf.value().get(), c.get());
@@ -130,6 +150,11 @@ Result<std::unique_ptr<Consumer>> Consumer::create(Options options) {
   if (!c->rk_) return Error{Error::Code::kInvalidArgument, "consumer: " + std::string(err)};
   conf.value().release();
   rd_kafka_poll_set_consumer(c->rk_.get());
+  if (policy) {
+    c->queue_ = rd_kafka_queue_get_consumer(c->rk_.get());
+    c->wake_policy_ = std::move(policy);
+    c->waker_ = std::make_unique<FetchWaker>(c->rk_.get());
+  }
   auto topics = new_list(c->options_.topics.size());
   for (const auto& t : c->options_.topics)
     rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
@@ -140,6 +165,7 @@ Result<std::unique_ptr<Consumer>> Consumer::create(Options options) {
 
 Consumer::~Consumer() {
   close();
+  if (queue_ != nullptr) rd_kafka_queue_destroy(queue_);
   // After a close that could not leave the group, destroying must not try again (it would block
   // for the session timeout).
   if (rk_ && left_unclean_)
@@ -172,6 +198,12 @@ std::vector<MessagePtr> Consumer::poll_batch(size_t max, std::chrono::millisecon
       continue;
     }
     out.emplace_back(m);
+  }
+  if (wake_policy_) {
+    size_t bytes = 0;
+    for (const auto& m : out) bytes += m->len;
+    wake_policy_->taken(out.size(), bytes);
+    if (wake_policy_->should_wake(rd_kafka_queue_length(queue_))) waker_->wake();
   }
   return out;
 }
@@ -239,6 +271,7 @@ Status Consumer::seek(const TopicPartition& tp, int64_t offset) {
 void Consumer::close(std::chrono::milliseconds timeout) {
   if (closed_ || !rk_) return;
   closed_ = true;
+  waker_.reset();  // its requests need the handle open
   // rd_kafka_consumer_close() can block for up to session.timeout.ms when the group
   // coordinator is gone or has already expired the member (after a long broker outage). Close
   // on a queue we serve ourselves (rebalance events still reach on_revoke here), and

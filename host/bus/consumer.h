@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "bus/fetch_waker.h"
 #include "bus/kafka_conf.h"
 #include "wallet_eventd/client.h"
 
@@ -66,6 +67,8 @@ class Consumer {
   void close(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
   rd_kafka_t* handle() { return rk_.get(); }
   const std::string& group_id() const { return options_.group_id; }
+  // Fetcher wake-ups sent (librdkafka < 2.4 only; see bus/fetch_waker.h).
+  uint64_t fetch_wake_ups() const { return waker_ ? waker_->wake_ups_sent() : 0; }
 
  private:
   Consumer() = default;
@@ -75,6 +78,10 @@ class Consumer {
 
   Options options_;
   KafkaPtr rk_;
+  // librdkafka < 2.4 only: the consumer's queue (watched after each poll) and its waker.
+  rd_kafka_queue_t* queue_ = nullptr;
+  std::unique_ptr<FetchWakePolicy> wake_policy_;
+  std::unique_ptr<FetchWaker> waker_;
   bool closed_ = false;
   bool left_unclean_ = false;  // close() gave up on leaving the group
 };
@@ -82,6 +89,8 @@ class Consumer {
 // The properties Consumer::create sets under the operator's (`options.properties` win), for
 // the librdkafka version given as rd_kafka_version() reports it.
 Properties consumer_defaults(const Consumer::Options& options, int librdkafka_version);
+// Whether a consumer on this librdkafka runs a FetchWaker (no fetch.queue.backoff.ms: < 2.4).
+bool needs_fetch_waker(int librdkafka_version);
 
 }  // namespace wallet_eventd::bus
 
