@@ -100,10 +100,31 @@ class HandlerRunner {
   }
   // Starts the call and waits up to `timeout`; true when it returned in time.
   bool run(std::shared_ptr<Call> call, std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    job_ = call;
+    const auto started = std::chrono::steady_clock::now();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = call;
+      running_.store(true, std::memory_order_release);
+    }
     cv_.notify_all();
-    return done_cv_.wait_for(lock, timeout, [&] { return job_ == nullptr; });
+    // Blocking for the answer costs a thread wake-up (tens of microseconds on a virtual
+    // machine) per batch, more than a fast handler takes for the whole batch. While the
+    // handler's recent calls have been that fast, look for the answer for a little while,
+    // yielding the core to whoever needs it, before blocking.
+    if (fast_) {
+      const auto spin_until = started + kSpin;
+      while (std::chrono::steady_clock::now() < spin_until) {
+        if (!running_.load(std::memory_order_acquire)) {
+          fast_ = true;
+          return true;
+        }
+        std::this_thread::yield();
+      }
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    const bool in_time = done_cv_.wait_for(lock, timeout, [&] { return job_ == nullptr; });
+    fast_ = in_time && std::chrono::steady_clock::now() - started < kSpin;
+    return in_time;
   }
   bool busy() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -119,17 +140,24 @@ class HandlerRunner {
       std::shared_ptr<Call> call = job_;
       lock.unlock();
       call->rc = instance_->handle_batch(&call->batch, call->err, sizeof call->err);
+      call.reset();  // before reporting: the pipeline may reuse the call once it is finished
       lock.lock();
       job_ = nullptr;
+      running_.store(false, std::memory_order_release);
       done_cv_.notify_all();
       if (quit_) return;
     }
   }
 
+  // How long run() looks for the answer before blocking (only while calls are this fast).
+  static constexpr std::chrono::microseconds kSpin{200};
+
   plugins::PluginInstance* instance_;
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
   std::shared_ptr<Call> job_;
+  std::atomic<bool> running_{false};  // job_ != nullptr, readable without the lock
+  bool fast_ = true;                  // the last call returned within kSpin (run()'s thread)
   bool quit_ = false;
   std::thread worker_;
 };
@@ -164,6 +192,9 @@ Pipeline::Pipeline(PipelineOptions options, plugins::PluginInstance* instance, b
                                   "Records that failed decoding, by reason.", {"reason"});
     by_type_ = &metrics_->counter("wallet_eventd_records_total", "Valid events consumed, by type.",
                                   {"event_type"});
+    if (instance_ == nullptr)  // only the validator counts them
+      for (EventType t : all_event_types())
+        by_type_series_[static_cast<size_t>(t)] = by_type_->counter({event_type_name(t)});
   }
 }
 
@@ -254,7 +285,7 @@ void Pipeline::process(const std::shared_ptr<Batch>& shared) {
     }
     EventType t = type_of(decoded.value());
     if (instance_ == nullptr) {
-      if (by_type_ != nullptr) by_type_->inc({event_type_name(t)});
+      if (admin::Counter* c = by_type_series_[static_cast<size_t>(t)]) c->inc();
       continue;
     }
     if ((options_.type_mask & WEP_EVENT_BIT(static_cast<int32_t>(t))) == 0 ||
@@ -266,10 +297,18 @@ void Pipeline::process(const std::shared_ptr<Batch>& shared) {
     wanted.push_back(i);
   }
   if (!wanted.empty() && !dispatch(shared, wanted)) return;  // stopped: nothing recorded
+  // Records come in runs of one partition: look the partition up once per run.
+  int64_t* next = nullptr;
+  const rd_kafka_topic_t* run_topic = nullptr;
+  int32_t run_partition = -1;
   for (size_t i = 0; i < n; ++i) {
     const rd_kafka_message_t* m = batch.msgs[i].get();
-    int64_t& next = done_[{rd_kafka_topic_name(m->rkt), m->partition}];
-    next = std::max(next, m->offset + 1);
+    if (next == nullptr || m->rkt != run_topic || m->partition != run_partition) {
+      run_topic = m->rkt;
+      run_partition = m->partition;
+      next = &done_[{rd_kafka_topic_name(m->rkt), m->partition}];
+    }
+    *next = std::max(*next, m->offset + 1);
   }
 }
 
@@ -280,10 +319,20 @@ bool Pipeline::dispatch(const std::shared_ptr<Batch>& shared, std::vector<size_t
   while (!pending.empty()) {
     if (!runner_->wait_idle(stop_)) return false;
     state_ = PipelineState::kRunning;
-    auto call = std::make_shared<Call>();
+    // Reuse the last call's buffers when nobody else holds them (the worker lets go of a call
+    // before it reports it finished).
+    std::shared_ptr<Call> call = std::static_pointer_cast<Call>(std::move(spare_call_));
+    if (call == nullptr || call.use_count() != 1) {
+      call = std::make_shared<Call>();
+    } else {
+      call->event_ptrs.clear();
+      call->result_ptrs.clear();
+      call->rc = WEP_OK;
+      std::fill(std::begin(call->err), std::end(call->err), '\0');
+    }
     call->keep_alive = shared;  // the plugin's views point into it
     const size_t k = pending.size();
-    call->events.resize(k);
+    call->events.assign(k, wep_event{});
     call->results.resize(k);
     call->messages.assign(k * kMessageCapacity, '\0');
     for (size_t j = 0; j < k; ++j) {
@@ -390,6 +439,10 @@ bool Pipeline::dispatch(const std::shared_ptr<Batch>& shared, std::vector<size_t
             return false;
         }
       }
+    }
+    if (in_time) {  // a late handler still reads the batch through the call: keep both
+      call->keep_alive.reset();
+      spare_call_ = std::move(call);
     }
     if (!in_time) {
       state_ = PipelineState::kStuck;
