@@ -95,10 +95,23 @@ Producer::~Producer() {
     rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(rk_.get(), 0);
   }
+  for (auto& [name, rkt] : topics_) rd_kafka_topic_destroy(rkt);
+}
+
+rd_kafka_topic_t* Producer::topic_handle(std::string_view topic) {
+  std::lock_guard<std::mutex> lock(topics_mu_);
+  auto it = topics_.find(topic);
+  if (it != topics_.end()) return it->second;
+  const std::string name(topic);
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), name.c_str(), nullptr);
+  if (rkt != nullptr) topics_.emplace(name, rkt);
+  return rkt;
 }
 
 Status Producer::produce(std::string_view topic, std::string_view key, std::string_view value,
-                         const std::vector<Header>& headers, Callback cb) {
+                         std::span<const HeaderView> headers, Callback cb) {
+  rd_kafka_topic_t* rkt = topic_handle(topic);
+  if (rkt == nullptr) return kafka_error(rd_kafka_last_error(), "produce to " + std::string(topic));
   auto* owned = new Callback(std::move(cb));
   auto deadline = std::chrono::steady_clock::now() + timeout_;
   while (true) {
@@ -106,13 +119,11 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
     for (const auto& h : headers)
       rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
                           static_cast<ssize_t>(h.value.size()));
-    std::string topic_s(topic);
-    rd_kafka_resp_err_t err =
-        rd_kafka_producev(rk_.get(), RD_KAFKA_V_TOPIC(topic_s.c_str()),
-                          RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-                          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-                          RD_KAFKA_V_OPAQUE(owned), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+        RD_KAFKA_V_OPAQUE(owned), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
     rd_kafka_headers_destroy(hdrs);  // not taken over on failure
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && std::chrono::steady_clock::now() < deadline) {
@@ -122,6 +133,14 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
     delete owned;
     return kafka_error(err, "produce to " + std::string(topic));
   }
+}
+
+Status Producer::produce(std::string_view topic, std::string_view key, std::string_view value,
+                         const std::vector<Header>& headers, Callback cb) {
+  std::vector<HeaderView> views;
+  views.reserve(headers.size());
+  for (const auto& h : headers) views.push_back({h.key, h.value});
+  return produce(topic, key, value, views, std::move(cb));
 }
 
 Delivery Producer::produce_sync(std::string_view topic, std::string_view key,

@@ -7,6 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -16,6 +19,12 @@
 #include "wallet_eventd/client.h"
 
 namespace wallet_eventd::bus {
+
+// A record header by reference: for producers that copy it at once.
+struct HeaderView {
+  std::string_view key;
+  std::string_view value;
+};
 
 struct Delivery {
   Status status;
@@ -37,7 +46,10 @@ class Producer {
 
   using Callback = std::function<void(const Delivery&)>;
   // Queues one record; `cb` runs on the producer's poll thread once delivered or failed.
-  // Waits (up to the timeout) while librdkafka's queue is full.
+  // Waits (up to the timeout) while librdkafka's queue is full. Everything is copied before
+  // it returns.
+  Status produce(std::string_view topic, std::string_view key, std::string_view value,
+                 std::span<const HeaderView> headers, Callback cb);
   Status produce(std::string_view topic, std::string_view key, std::string_view value,
                  const std::vector<Header>& headers, Callback cb);
   // Queues and waits for the delivery report.
@@ -54,7 +66,13 @@ class Producer {
 
  private:
   Producer() = default;
+  // The topic's handle, made on first use and kept until the producer goes (librdkafka looks a
+  // topic name up and reference-counts it on every produce otherwise).
+  rd_kafka_topic_t* topic_handle(std::string_view topic);
+
   KafkaPtr rk_;
+  std::mutex topics_mu_;
+  std::map<std::string, rd_kafka_topic_t*, std::less<>> topics_;
   std::chrono::milliseconds timeout_{30000};
   std::atomic<bool> stop_{false};
   std::thread poller_;

@@ -1,3 +1,4 @@
+#include <array>
 #include <future>
 
 #include "bus/client_common.h"
@@ -64,11 +65,29 @@ std::vector<Header> event_headers(const WalletEvent& event) {
           {"schema_version", m.schema_version}};
 }
 
+namespace {
+
+// event_headers() by reference into the event, for a produce that copies them at once.
+std::array<bus::HeaderView, 4> header_views(const WalletEvent& event) {
+  const EventMetadata& m = metadata_of(event);
+  return {{{"event_type", event_type_name(type_of(event))},
+           {"correlation_id", m.correlation_id},
+           {"wallet_id", m.wallet_id},
+           {"schema_version", m.schema_version}}};
+}
+
+}  // namespace
+
 class Publisher::Impl {
  public:
   ClientConfig config;
   std::unique_ptr<bus::Producer> producer;
   bool in_transaction = false;
+  std::array<std::string, kEventTypeCount + 1> topics;  // config.topic_for, by EventType (1..13)
+
+  const std::string& topic(const WalletEvent& event) const {
+    return topics[static_cast<size_t>(type_of(event))];
+  }
 };
 
 Publisher::Publisher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -86,6 +105,7 @@ Result<std::unique_ptr<Publisher>> Publisher::create(const ClientConfig& config)
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->producer = std::move(producer).value();
+  for (EventType t : all_event_types()) impl->topics[static_cast<size_t>(t)] = config.topic_for(t);
   return std::unique_ptr<Publisher>(new Publisher(std::move(impl)));
 }
 
@@ -97,9 +117,8 @@ Status Publisher::publish(const WalletEvent& event) {
 
 Status Publisher::publish_json(const WalletEvent& event, std::string_view json) {
   if (Status c = check_wire(event, json, impl_->config.limits); !c.ok()) return c;
-  const std::string topic = impl_->config.topic_for(type_of(event));
   return impl_->producer
-      ->produce_sync(topic, metadata_of(event).wallet_id, json, event_headers(event))
+      ->produce_sync(impl_->topic(event), metadata_of(event).wallet_id, json, event_headers(event))
       .status;
 }
 
@@ -108,8 +127,8 @@ Status Publisher::publish_async(const WalletEvent& event, std::string json, Done
     json = encode_event(event);
     if (Status c = check_wire(event, json, impl_->config.limits); !c.ok()) return c;
   }
-  const std::string topic = impl_->config.topic_for(type_of(event));
-  return impl_->producer->produce(topic, metadata_of(event).wallet_id, json, event_headers(event),
+  const auto headers = header_views(event);
+  return impl_->producer->produce(impl_->topic(event), metadata_of(event).wallet_id, json, headers,
                                   [done = std::move(done)](const bus::Delivery& d) {
                                     if (done) done(d.status);
                                   });

@@ -140,8 +140,8 @@ int publish(const std::string& path, const std::string& input, bool dry_run) {
       continue;
     }
     const WalletEvent& ev = decoded.value();
-    const std::string topic = cfg->topics.topic_for(topic_suffix(type_of(ev)));
     if (dry_run) {
+      const std::string topic = cfg->topics.topic_for(topic_suffix(type_of(ev)));
       std::printf("line %zu: %s -> %s key=%s\n", lines,
                   std::string(event_type_name(type_of(ev))).c_str(), topic.c_str(),
                   metadata_of(ev).wallet_id.c_str());
