@@ -30,9 +30,9 @@ std::string_view to_string(PipelineState state) {
 struct Pipeline::Batch {
   std::vector<bus::MessagePtr> msgs;
   std::vector<std::optional<WalletEvent>> decoded;
-  std::vector<std::string> timestamps;  // normalised RFC 3339 per decoded event
-  std::vector<std::vector<wep_header>> headers;
-  std::vector<uint32_t> attempts;  // deliveries made so far
+  std::vector<std::string> timestamps;           // normalised RFC 3339 per decoded event
+  std::vector<std::vector<wep_header>> headers;  // filled for the events handed out only
+  std::vector<uint32_t> attempts;                // deliveries made so far
 };
 
 namespace {
@@ -244,11 +244,23 @@ std::string Pipeline::status_text() const {
 }
 
 void Pipeline::run() {
+  // One Batch serves poll after poll (its vectors keep their storage: allocating the decoded
+  // events' slots per batch made glibc consolidate its free lists each time), unless a handler
+  // that outlived its deadline still reads it.
+  std::shared_ptr<Batch> shared;
   while (!stop_.load()) {
-    auto shared = std::make_shared<Batch>();
+    if (shared == nullptr || shared.use_count() != 1) shared = std::make_shared<Batch>();
     shared->msgs = consumer_->poll_batch(options_.batch_size, options_.batch_timeout);
     if (!shared->msgs.empty()) {
       process(shared);
+    }
+    if (shared.use_count() == 1) {
+      shared->msgs.clear();  // the records go back to librdkafka now
+      shared->decoded.clear();
+      shared->timestamps.clear();
+      // headers[i] keep their storage too: dispatch() refills one before handing it out.
+    } else {
+      shared.reset();
     }
     commit(false);
   }
@@ -342,6 +354,7 @@ bool Pipeline::dispatch(const std::shared_ptr<Batch>& shared, std::vector<size_t
       const EventMetadata& md = metadata_of(ev);
       if (batch.timestamps[i].empty()) {
         batch.timestamps[i] = format_timestamp(md.timestamp);
+        batch.headers[i].clear();
         rd_kafka_headers_t* hdrs = nullptr;
         if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
           const char* name;
