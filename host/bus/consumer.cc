@@ -109,12 +109,12 @@ Properties consumer_defaults(const Consumer::Options& options, int librdkafka_ve
   // by the queue plus one fetch response, not by the backlog (docs/BENCHMARKS.md, "Memory").
   // The operator's properties override each.
   if (librdkafka_version >= kFetchQueueBackoffVersion) defaults["fetch.queue.backoff.ms"] = "10";
-  defaults["queued.max.messages.kbytes"] = "8192";
+  defaults["queued.max.messages.kbytes"] = "4096";
   // A fetch.max.bytes below message.max.bytes is refused by librdkafka: leave it alone when
   // the operator sized either.
   if (!options.properties.count("fetch.max.bytes") &&
       !options.properties.count("message.max.bytes"))
-    defaults["fetch.max.bytes"] = "4194304";
+    defaults["fetch.max.bytes"] = "2097152";
   return defaults;
 }
 

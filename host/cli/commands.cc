@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -47,6 +48,14 @@ std::string mask_to_types(uint64_t mask) {
 }  // namespace
 
 int run(const std::string& path, std::optional<double> duration_s) {
+#ifdef __GLIBC__
+  // librdkafka's fetch responses (megabytes each) are allocated by its broker threads and freed
+  // by the pipelines once their last record goes. glibc raises its mmap threshold when such a
+  // block is freed and from then on keeps them in its arenas, so the daemon's peak memory grew
+  // with the records it had read (docs/BENCHMARKS.md, "Memory"). A fixed threshold hands each
+  // one back to the system.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
   auto cfg = load(path);
   if (!cfg) return config::kExitConfig;
   logging::setup(cfg->logging.level, cfg->logging.format);

@@ -42,8 +42,8 @@ TEST(ConsumerDefaults, FetchQueueBackoffOnlyWhereLibrdkafkaKnowsIt) {
 TEST(ConsumerDefaults, TheQueueIsBoundedOnEveryVersion) {
   for (int v : {kDebian12, k2_4, k2_10}) {
     auto d = consumer_defaults(options(), v);
-    EXPECT_EQ(d["queued.max.messages.kbytes"], "8192");
-    EXPECT_EQ(d["fetch.max.bytes"], "4194304");
+    EXPECT_EQ(d["queued.max.messages.kbytes"], "4096");
+    EXPECT_EQ(d["fetch.max.bytes"], "2097152");
   }
 }
 
