@@ -71,10 +71,11 @@ void FetchWaker::loop() {
       ListPtr parts(raw, rd_kafka_topic_partition_list_destroy);
       if (parts->cnt > 0) {
         // The answer (each partition's latest offset) is not needed: queuing the request for
-        // the leaders is what wakes their threads. Offset -1 asks for the latest, which the
-        // broker answers from memory.
+        // the leaders is what wakes their threads, so a slow answer is not waited for long
+        // (and closing the consumer, which waits for this thread, is not held up). Offset -1
+        // asks for the latest, which the broker answers from memory.
         for (int i = 0; i < parts->cnt; ++i) parts->elems[i].offset = -1;
-        rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk_, parts.get(), 5000);
+        rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk_, parts.get(), 1000);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
           log_message(LogLevel::kDebug,
                       std::string("fetch wake-up: ") + rd_kafka_err2str(err) + " (ignored)");
