@@ -1,5 +1,6 @@
 #include "bus/embedded_broker.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "bus/producer.h"
@@ -33,6 +34,37 @@ Status EmbeddedBroker::create_topic(const std::string& name, int partitions) {
   if (err) return kafka_error(err, "create topic " + name);
   return Status::Ok();
 }
+
+namespace {
+
+// Whether the broker serves `mt`: known, with a leader for every partition.
+bool served(const rd_kafka_metadata_topic_t& mt) {
+  if (mt.err != RD_KAFKA_RESP_ERR_NO_ERROR || mt.partition_cnt == 0) return false;
+  for (int p = 0; p < mt.partition_cnt; ++p)
+    if (mt.partitions[p].leader < 0 || mt.partitions[p].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return false;
+  return true;
+}
+
+// The topics of `topics` the broker does not serve yet, comma-separated ("" when all are).
+std::string unserved_topics(rd_kafka_t* rk, const std::vector<std::string>& topics) {
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_metadata(rk, 1, nullptr, &md, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return "(no metadata)";
+  std::string missing;
+  for (const auto& t : topics) {
+    const rd_kafka_metadata_topic_t* begin = md->topics;
+    const rd_kafka_metadata_topic_t* end = begin + md->topic_cnt;
+    const auto* mt = std::find_if(begin, end, [&](const auto& m) { return t == m.topic; });
+    if (mt != end && served(*mt)) continue;
+    if (!missing.empty()) missing += ", ";
+    missing += t;
+  }
+  rd_kafka_metadata_destroy(md);
+  return missing;
+}
+
+}  // namespace
 
 Status create_topics(const Properties& properties, const std::vector<std::string>& topics,
                      int partitions, int replication_factor, std::chrono::milliseconds timeout) {
@@ -94,28 +126,8 @@ Status create_topics(const Properties& properties, const std::vector<std::string
   // default, looks again only after topic.metadata.refresh.interval.ms (5 minutes): wait until
   // the metadata shows every topic with a leader for each partition.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string missing;
   while (true) {
-    missing.clear();
-    const rd_kafka_metadata_t* md = nullptr;
-    if (rd_kafka_metadata(rk.get(), 1, nullptr, &md, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      missing = "(no metadata)";
-    } else {
-      for (const auto& t : topics) {
-        bool ready = false;
-        for (int i = 0; i < md->topic_cnt; ++i) {
-          const rd_kafka_metadata_topic_t& mt = md->topics[i];
-          if (t != mt.topic) continue;
-          ready = mt.err == RD_KAFKA_RESP_ERR_NO_ERROR && mt.partition_cnt > 0;
-          for (int p = 0; ready && p < mt.partition_cnt; ++p)
-            ready = mt.partitions[p].leader >= 0 && mt.partitions[p].err == 0;
-        }
-        if (ready) continue;
-        if (!missing.empty()) missing += ", ";
-        missing += t;
-      }
-      rd_kafka_metadata_destroy(md);
-    }
+    const std::string missing = unserved_topics(rk.get(), topics);
     if (missing.empty()) return Status::Ok();
     if (std::chrono::steady_clock::now() >= deadline)
       return Error{Error::Code::kTimeout,

@@ -38,6 +38,13 @@ Error kafka_error(rd_kafka_error_t* err, std::string_view context) {
 
 namespace {
 
+std::vector<HeaderView> views_of(const std::vector<Header>& headers) {
+  std::vector<HeaderView> views;
+  views.reserve(headers.size());
+  for (const auto& h : headers) views.push_back({h.key, h.value});
+  return views;
+}
+
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
   auto* cb = static_cast<Producer::Callback*>(msg->_private);
   if (cb == nullptr) return;
@@ -137,14 +144,16 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
 
 Status Producer::produce(std::string_view topic, std::string_view key, std::string_view value,
                          const std::vector<Header>& headers, Callback cb) {
-  std::vector<HeaderView> views;
-  views.reserve(headers.size());
-  for (const auto& h : headers) views.push_back({h.key, h.value});
-  return produce(topic, key, value, views, std::move(cb));
+  return produce(topic, key, value, views_of(headers), std::move(cb));
 }
 
 Delivery Producer::produce_sync(std::string_view topic, std::string_view key,
                                 std::string_view value, const std::vector<Header>& headers) {
+  return produce_sync(topic, key, value, views_of(headers));
+}
+
+Delivery Producer::produce_sync(std::string_view topic, std::string_view key,
+                                std::string_view value, std::span<const HeaderView> headers) {
   auto promise = std::make_shared<std::promise<Delivery>>();
   auto future = promise->get_future();
   Status s =

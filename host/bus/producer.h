@@ -54,6 +54,8 @@ class Producer {
                  const std::vector<Header>& headers, Callback cb);
   // Queues and waits for the delivery report.
   Delivery produce_sync(std::string_view topic, std::string_view key, std::string_view value,
+                        std::span<const HeaderView> headers);
+  Delivery produce_sync(std::string_view topic, std::string_view key, std::string_view value,
                         const std::vector<Header>& headers);
   Status flush(std::chrono::milliseconds timeout);
 

@@ -57,17 +57,10 @@ const std::string* Record::header(std::string_view name) const {
   return nullptr;
 }
 
-std::vector<Header> event_headers(const WalletEvent& event) {
-  const EventMetadata& m = metadata_of(event);
-  return {{"event_type", std::string(event_type_name(type_of(event)))},
-          {"correlation_id", m.correlation_id},
-          {"wallet_id", m.wallet_id},
-          {"schema_version", m.schema_version}};
-}
-
 namespace {
 
-// event_headers() by reference into the event, for a produce that copies them at once.
+// The wire format's four headers, by reference into the event (for a produce that copies them
+// at once); event_headers() is their owning copy.
 std::array<bus::HeaderView, 4> header_views(const WalletEvent& event) {
   const EventMetadata& m = metadata_of(event);
   return {{{"event_type", event_type_name(type_of(event))},
@@ -77,6 +70,13 @@ std::array<bus::HeaderView, 4> header_views(const WalletEvent& event) {
 }
 
 }  // namespace
+
+std::vector<Header> event_headers(const WalletEvent& event) {
+  std::vector<Header> out;
+  for (const auto& h : header_views(event))
+    out.push_back({std::string(h.key), std::string(h.value)});
+  return out;
+}
 
 class Publisher::Impl {
  public:
@@ -118,7 +118,7 @@ Status Publisher::publish(const WalletEvent& event) {
 Status Publisher::publish_json(const WalletEvent& event, std::string_view json) {
   if (Status c = check_wire(event, json, impl_->config.limits); !c.ok()) return c;
   return impl_->producer
-      ->produce_sync(impl_->topic(event), metadata_of(event).wallet_id, json, event_headers(event))
+      ->produce_sync(impl_->topic(event), metadata_of(event).wallet_id, json, header_views(event))
       .status;
 }
 

@@ -47,7 +47,7 @@ WEP_KEY(kRequestTimeout, "request_timeout_ms", WEP_CONFIG_INT, "5000",
         "Whole-request timeout for issuer requests (metadata and notification), in milliseconds");
 WEP_KEY(kMaxConcurrent, "max_concurrent_requests", WEP_CONFIG_INT, "8",
         "Notification Requests of one batch sent at the same time (1 = one after the other); "
-        "requests for the same notification_id still go in batch order");
+        "requests for the same wallet, notification_id and endpoint still go in batch order");
 WEP_KEY(kMaxRetryAfter, "max_retry_after_s", WEP_CONFIG_INT, "3600",
         "Upper bound applied to an issuer's Retry-After before it becomes retry_after_ms");
 WEP_KEY(kUnknownIssuerRetries, "unknown_issuer_retries", WEP_CONFIG_INT, "0",

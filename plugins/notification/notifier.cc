@@ -169,7 +169,7 @@ void Notifier::HandleBatch(const wep_batch& batch) {
       }
     } catch (const std::exception& ex) {
       outcome = Outcome{WEP_RESULT_FAILED, 0, std::string("internal error: ") + ex.what()};
-      Count("failed");
+      Count(WEP_RESULT_FAILED);
     }
     if (outcome) Write(batch, i, *outcome);
   }
@@ -210,9 +210,7 @@ void Notifier::Send(const wep_batch& batch, std::vector<Prepared>* sends_ptr) {
   auto settle = [&](size_t k, Outcome outcome) {
     for (;;) {
       settled[k] = true;
-      Count(outcome.code == WEP_RESULT_DONE    ? "sent"
-            : outcome.code == WEP_RESULT_RETRY ? "retry"
-                                               : "failed");
+      Count(outcome.code);
       Write(batch, sends[k].index, outcome);
       const size_t later = successor[k];
       if (later == n) return;
@@ -259,7 +257,7 @@ void Notifier::Send(const wep_batch& batch, std::vector<Prepared>* sends_ptr) {
     for (size_t k = 0; k < n; ++k) {
       if (settled[k]) continue;
       settled[k] = true;
-      Count("failed");
+      Count(WEP_RESULT_FAILED);
       Write(batch, sends[k].index,
             {WEP_RESULT_FAILED, 0, std::string("internal error: ") + ex.what()});
     }
@@ -302,9 +300,7 @@ std::optional<Notifier::Outcome> Notifier::HandleEvent(const wep_event& event, u
   } else if (Prepare(event, *payload, deadline_ns, prepared, &outcome)) {
     return std::nullopt;  // counted when its answer is in
   }
-  Count(outcome.code == WEP_RESULT_DONE    ? "sent"
-        : outcome.code == WEP_RESULT_RETRY ? "retry"
-                                           : "failed");
+  Count(outcome.code);
   return outcome;
 }
 
@@ -578,9 +574,11 @@ void Notifier::Log(int32_t level, const std::string& message) const {
   host_->log(ctx_, level, wep_str{message.data(), message.size()});
 }
 
-void Notifier::Count(const char* outcome) const {
+void Notifier::Count(int32_t code) const {
   if (notifications_total_ == nullptr) return;
-  wep_str label = wep_str_from_cstr(outcome);
+  wep_str label = wep_str_from_cstr(code == WEP_RESULT_DONE    ? "sent"
+                                    : code == WEP_RESULT_RETRY ? "retry"
+                                                               : "failed");
   host_->metric_record(notifications_total_, &label, 1, 1.0);
 }
 

@@ -85,7 +85,8 @@ class Notifier {
   long TimeoutMs(uint64_t deadline_ns) const;
 
   void Log(int32_t level, const std::string& message) const;
-  void Count(const char* outcome) const;
+  // One notification settled with `code`: counted as sent, retry or failed.
+  void Count(int32_t code) const;
 
   const wep_host_api* host_;
   wep_host_ctx* ctx_;
