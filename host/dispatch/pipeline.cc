@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
-#include <optional>
 
 #include <pthread.h>
 
@@ -31,8 +30,8 @@ std::string_view to_string(PipelineState state) {
 // its deadline, so that the views the plugin holds stay valid until it returns.
 struct Pipeline::Batch {
   std::vector<bus::MessagePtr> msgs;
-  std::vector<std::optional<WalletEvent>> decoded;
-  std::vector<std::string> timestamps;           // normalised RFC 3339 per decoded event
+  std::vector<CheckedEvent> checked;             // filled for the events handed out only
+  std::string text;                              // their metadata strings (check_event)
   std::vector<std::vector<wep_header>> headers;  // filled for the events handed out only
   std::vector<uint32_t> attempts;                // deliveries made so far
 };
@@ -272,8 +271,8 @@ void Pipeline::run() {
     }
     if (shared.use_count() == 1) {
       shared->msgs.clear();  // the records go back to librdkafka now
-      shared->decoded.clear();
-      shared->timestamps.clear();
+      shared->checked.clear();
+      shared->text.clear();
       // headers[i] keep their storage too: dispatch() refills one before handing it out.
     } else {
       shared.reset();
@@ -288,17 +287,18 @@ void Pipeline::run() {
 void Pipeline::process(const std::shared_ptr<Batch>& shared) {
   Batch& batch = *shared;
   const size_t n = batch.msgs.size();
-  batch.decoded.resize(n);
-  batch.timestamps.resize(n);
+  batch.checked.resize(n);
   batch.headers.resize(n);
   batch.attempts.assign(n, 0);
   std::vector<size_t> wanted;
   // Per partition: the first offset that is not resolved yet (if any) caps what is committed.
   for (size_t i = 0; i < n; ++i) {
     const rd_kafka_message_t* m = batch.msgs[i].get();
-    auto decoded = decode_event(value_of(m), options_.limits);
-    if (!decoded.ok()) {
-      const DecodeError& e = decoded.error();
+    // Validated like decode_event, without building the typed event: the host hands plugins
+    // the record's own JSON and its metadata only.
+    auto checked = check_event(value_of(m), &batch.text, options_.limits);
+    if (!checked.ok()) {
+      const DecodeError& e = checked.error();
       if (instance_ == nullptr) {
         std::string code(decode_error_code_name(e.code));
         if (invalid_ != nullptr) invalid_->inc({code});
@@ -311,7 +311,7 @@ void Pipeline::process(const std::shared_ptr<Batch>& shared) {
       }
       continue;
     }
-    EventType t = type_of(decoded.value());
+    const EventType t = checked.value().type;
     if (instance_ == nullptr) {
       if (admin::Counter* c = by_type_series_[static_cast<size_t>(t)]) c->inc();
       continue;
@@ -321,7 +321,8 @@ void Pipeline::process(const std::shared_ptr<Batch>& shared) {
       if (skipped_ != nullptr) skipped_->inc();
       continue;
     }
-    batch.decoded[i] = std::move(decoded).value();
+    batch.checked[i] = checked.value();
+    batch.headers[i].clear();
     wanted.push_back(i);
   }
   if (!wanted.empty() && !dispatch(shared, wanted)) return;  // stopped: nothing recorded
@@ -366,11 +367,8 @@ bool Pipeline::dispatch(const std::shared_ptr<Batch>& shared, std::vector<size_t
     for (size_t j = 0; j < k; ++j) {
       const size_t i = pending[j];
       const rd_kafka_message_t* m = batch.msgs[i].get();
-      const WalletEvent& ev = *batch.decoded[i];
-      const EventMetadata& md = metadata_of(ev);
-      if (batch.timestamps[i].empty()) {
-        batch.timestamps[i] = format_timestamp(md.timestamp);
-        batch.headers[i].clear();
+      const CheckedEvent& ev = batch.checked[i];
+      if (attempt == 1) {
         rd_kafka_headers_t* hdrs = nullptr;
         if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
           const char* name;
@@ -387,14 +385,14 @@ bool Pipeline::dispatch(const std::shared_ptr<Batch>& shared, std::vector<size_t
       batch.attempts[i] = attempt;
       wep_event& e = call->events[j];
       e.struct_size = sizeof(wep_event);
-      e.event_type = static_cast<int32_t>(type_of(ev));
-      e.event_type_name = str(event_type_name(type_of(ev)));
-      e.event_id = str(md.event_id);
-      e.timestamp = str(batch.timestamps[i]);
-      e.timestamp_unix_ns = md.timestamp.time_since_epoch().count();
-      e.correlation_id = str(md.correlation_id);
-      e.wallet_id = str(md.wallet_id);
-      e.schema_version = str(md.schema_version);
+      e.event_type = static_cast<int32_t>(ev.type);
+      e.event_type_name = str(event_type_name(ev.type));
+      e.event_id = str(ev.event_id.in(batch.text));
+      e.timestamp = str(ev.timestamp_text.in(batch.text));
+      e.timestamp_unix_ns = ev.timestamp.time_since_epoch().count();
+      e.correlation_id = str(ev.correlation_id.in(batch.text));
+      e.wallet_id = str(ev.wallet_id.in(batch.text));
+      e.schema_version = str(ev.schema_version.in(batch.text));
       e.raw_json = str(value_of(m));
       e.topic = str(rd_kafka_topic_name(m->rkt));
       e.partition = m->partition;

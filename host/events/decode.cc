@@ -1,4 +1,5 @@
 // decode_event: simdjson DOM parse, a structure walk (duplicate keys, depth), then typed structs.
+// check_event: the same parse and the same checks, keeping only the metadata (no typed strings).
 //
 // Order of checks (the first failure is reported): size, JSON syntax / UTF-8 / depth,
 // duplicate keys anywhere, envelope, event_type, payload, payload.metadata (fields in wire
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -115,6 +117,10 @@ DecodeError too_deep() {
 // helper returns false after recording the error, so decoders chain them with &&.
 class Decoder {
  public:
+  // keep_strings false: the payload helpers check each field but leave the typed structs'
+  // strings empty (check_event, which returns no payload, allocates nothing for them).
+  explicit Decoder(bool keep_strings = true) : keep_(keep_strings) {}
+
   bool fail(DecodeErrorCode code, const Path& path, std::string reason) {
     error_ = DecodeError{code, path.str(), std::move(reason)};
     return false;
@@ -200,7 +206,7 @@ class Decoder {
     if (!required(obj, parent, key, &value) || !as_string(value, parent.member(key), &text)) {
       return false;
     }
-    out.assign(text);
+    if (keep_) out.assign(text);
     return true;
   }
 
@@ -212,7 +218,7 @@ class Decoder {
     if (!present) return true;
     std::string_view text;
     if (!as_string(value, parent.member(key), &text)) return false;
-    out.emplace(text);
+    if (keep_) out.emplace(text);
     return true;
   }
 
@@ -235,12 +241,12 @@ class Decoder {
     if (value.get_array().get(array) != simdjson::SUCCESS) {
       return fail(DecodeErrorCode::kWrongType, path, expected_got("array", value.type()));
     }
-    out.reserve(array.size());
+    if (keep_) out.reserve(array.size());
     size_t i = 0;
     for (element item : array) {
       std::string_view text;
       if (!as_string(item, path.item(i++), &text)) return false;
-      out.emplace_back(text);
+      if (keep_) out.emplace_back(text);
     }
     return true;
   }
@@ -308,6 +314,7 @@ class Decoder {
   }
 
   DecodeError error_{};
+  bool keep_;
 };
 
 // ---- metadata ------------------------------------------------------------------------------
@@ -337,7 +344,13 @@ bool decode_schema_version(Decoder& d, std::string_view text, const Path& path) 
   return true;
 }
 
-bool decode_metadata(Decoder& d, object payload, const Path& payload_path, EventMetadata& m) {
+// The metadata's strings as simdjson holds them (valid until the parser's next document).
+struct MetadataViews {
+  std::string_view event_id, correlation_id, wallet_id, schema_version;
+  Timestamp timestamp;
+};
+
+bool decode_metadata(Decoder& d, object payload, const Path& payload_path, MetadataViews& m) {
   element value;
   object obj;
   const Path path = payload_path.member("metadata");
@@ -355,7 +368,7 @@ bool decode_metadata(Decoder& d, object payload, const Path& payload_path, Event
     return d.fail(DecodeErrorCode::kInvalidValue, path.member("event_id"),
                   "not a UUID: " + quote_for_message(text));
   }
-  m.event_id.assign(text);
+  m.event_id = text;
 
   if (!d.required(obj, path, "timestamp", &value) ||
       !d.as_string(value, path.member("timestamp"), &text)) {
@@ -373,8 +386,10 @@ bool decode_metadata(Decoder& d, object payload, const Path& payload_path, Event
           "outside the supported range 1677-09-21..2262-04-11: " + quote_for_message(text));
   }
 
-  if (!d.req_string(obj, path, "correlation_id", m.correlation_id) ||
-      !d.req_string(obj, path, "wallet_id", m.wallet_id)) {
+  if (!d.required(obj, path, "correlation_id", &value) ||
+      !d.as_string(value, path.member("correlation_id"), &m.correlation_id) ||
+      !d.required(obj, path, "wallet_id", &value) ||
+      !d.as_string(value, path.member("wallet_id"), &m.wallet_id)) {
     return false;
   }
 
@@ -383,7 +398,18 @@ bool decode_metadata(Decoder& d, object payload, const Path& payload_path, Event
       !decode_schema_version(d, text, path.member("schema_version"))) {
     return false;
   }
-  m.schema_version.assign(text);
+  m.schema_version = text;
+  return true;
+}
+
+bool decode_metadata(Decoder& d, object payload, const Path& payload_path, EventMetadata& m) {
+  MetadataViews v;
+  if (!decode_metadata(d, payload, payload_path, v)) return false;
+  m.event_id.assign(v.event_id);
+  m.timestamp = v.timestamp;
+  m.correlation_id.assign(v.correlation_id);
+  m.wallet_id.assign(v.wallet_id);
+  m.schema_version.assign(v.schema_version);
   return true;
 }
 
@@ -564,11 +590,47 @@ DecodeResult decode_alternative(Decoder& d, object payload, const Path& path) {
   return event;
 }
 
+// check_event's counterpart: the same checks into a typed struct whose strings stay empty (the
+// Decoder does not keep them); the metadata is copied into `text`.
+using CheckResult = Result<CheckedEvent, DecodeError>;
+using PayloadChecker = CheckResult (*)(Decoder&, object, const Path&, std::string*);
+
+TextSpan append_text(std::string* text, std::string_view s) {
+  const TextSpan span{text->size(), s.size()};
+  text->append(s);
+  return span;
+}
+
+template <size_t I>
+CheckResult check_alternative(Decoder& d, object payload, const Path& path, std::string* text) {
+  std::variant_alternative_t<I, WalletEvent> typed;
+  MetadataViews m;
+  if (!decode_metadata(d, payload, path, m) || !decode_payload(d, payload, path, typed)) {
+    return d.take_error();
+  }
+  CheckedEvent out;
+  out.type = static_cast<EventType>(I + 1);
+  out.timestamp = m.timestamp;
+  out.event_id = append_text(text, m.event_id);
+  const size_t at = text->size();
+  events_internal::append_timestamp(*text, m.timestamp);
+  out.timestamp_text = TextSpan{at, text->size() - at};
+  out.correlation_id = append_text(text, m.correlation_id);
+  out.wallet_id = append_text(text, m.wallet_id);
+  out.schema_version = append_text(text, m.schema_version);
+  return out;
+}
+
 template <size_t... I>
 constexpr std::array<PayloadDecoder, sizeof...(I)> make_decoders(std::index_sequence<I...>) {
   return {&decode_alternative<I>...};
 }
+template <size_t... I>
+constexpr std::array<PayloadChecker, sizeof...(I)> make_checkers(std::index_sequence<I...>) {
+  return {&check_alternative<I>...};
+}
 constexpr auto kDecoders = make_decoders(std::make_index_sequence<kEventTypeCount>{});
+constexpr auto kCheckers = make_checkers(std::make_index_sequence<kEventTypeCount>{});
 static_assert(std::variant_size_v<WalletEvent> == kEventTypeCount);
 
 DecodeError parse_error(simdjson::error_code code) {
@@ -617,7 +679,12 @@ std::string_view decode_error_code_name(DecodeErrorCode code) {
 
 std::string DecodeError::message() const { return field.empty() ? reason : field + ": " + reason; }
 
-Result<WalletEvent, DecodeError> decode_event(std::string_view json, const DecodeLimits& limits) {
+namespace {
+
+// Everything before the type's own fields: size, syntax, structure, envelope, event_type and
+// payload. On success *type and *payload are set and nothing is returned.
+std::optional<DecodeError> open_record(std::string_view json, const DecodeLimits& limits,
+                                       Decoder& d, EventType* type, object* payload) {
   if (json.size() > limits.max_bytes) {
     return DecodeError{DecodeErrorCode::kTooLarge, "",
                        "record is " + std::to_string(json.size()) + " bytes, the limit is " +
@@ -636,7 +703,6 @@ Result<WalletEvent, DecodeError> decode_event(std::string_view json, const Decod
   element root;
   if (auto err = parser.parse(json.data(), json.size()).get(root)) return parse_error(err);
 
-  Decoder d;
   const Path record;
   if (!d.check_structure(root, record, 1, max_depth)) return d.take_error();
 
@@ -654,20 +720,40 @@ Result<WalletEvent, DecodeError> decode_event(std::string_view json, const Decod
     return DecodeError{DecodeErrorCode::kWrongType, "event_type",
                        expected_got("string", value.type())};
   }
-  const std::optional<EventType> type = parse_event_type(type_name);
-  if (!type) {
+  const std::optional<EventType> parsed = parse_event_type(type_name);
+  if (!parsed) {
     return DecodeError{DecodeErrorCode::kUnknownEventType, "event_type",
                        "unknown event type " + quote_for_message(type_name)};
   }
+  *type = *parsed;
 
-  const Path payload_path = record.member("payload");
-  object payload;
   if (!d.required(envelope, record, "payload", &value)) return d.take_error();
-  if (value.get_object().get(payload) != simdjson::SUCCESS) {
+  if (value.get_object().get(*payload) != simdjson::SUCCESS) {
     return DecodeError{DecodeErrorCode::kNotAnObject, "payload",
                        expected_got("object", value.type())};
   }
-  return kDecoders[static_cast<size_t>(*type) - 1](d, payload, payload_path);
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<WalletEvent, DecodeError> decode_event(std::string_view json, const DecodeLimits& limits) {
+  Decoder d;
+  EventType type;
+  object payload;
+  if (auto error = open_record(json, limits, d, &type, &payload)) return std::move(*error);
+  const Path record;
+  return kDecoders[static_cast<size_t>(type) - 1](d, payload, record.member("payload"));
+}
+
+Result<CheckedEvent, DecodeError> check_event(std::string_view json, std::string* text,
+                                              const DecodeLimits& limits) {
+  Decoder d(/*keep_strings=*/false);
+  EventType type;
+  object payload;
+  if (auto error = open_record(json, limits, d, &type, &payload)) return std::move(*error);
+  const Path record;
+  return kCheckers[static_cast<size_t>(type) - 1](d, payload, record.member("payload"), text);
 }
 
 }  // namespace wallet_eventd

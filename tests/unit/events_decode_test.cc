@@ -33,9 +33,19 @@ std::string golden(std::string_view type) {
 }
 ojson golden_json(std::string_view type) { return ojson::parse(golden(type)); }
 
-// Decodes `json`, which must fail, and returns the error.
+// Decodes `json`, which must fail, and returns the error. check_event (the host's path) must
+// fail the same way and leave its text buffer alone, so every rejection below covers both.
 DecodeError error_of(std::string_view json, const DecodeLimits& limits = {}) {
   auto result = decode_event(json, limits);
+  std::string text = "before";
+  auto checked = check_event(json, &text, limits);
+  if (checked.ok()) {
+    ADD_FAILURE() << "check_event accepted: " << json.substr(0, 300);
+  } else if (result.ok() || checked.error().code != result.error().code ||
+             checked.error().message() != result.error().message()) {
+    ADD_FAILURE() << "check_event: " << checked.error().message();
+  }
+  EXPECT_EQ(text, "before");
   if (result.ok()) {
     ADD_FAILURE() << "decoded, but should have failed: " << json.substr(0, 300);
     return DecodeError{Code::kMalformedJson, "<decoded>", "<decoded>"};
@@ -43,11 +53,29 @@ DecodeError error_of(std::string_view json, const DecodeLimits& limits = {}) {
   return result.error();
 }
 
+// Decodes `json`, which must be valid; check_event must accept it too and report the same type
+// and metadata, appended after what its text buffer held.
 WalletEvent decoded(std::string_view json) {
   auto result = decode_event(json);
   if (!result.ok()) {
     ADD_FAILURE() << "rejected: " << result.error().message() << "\n" << json.substr(0, 300);
     return KeyRevoked{};
+  }
+  std::string text = "earlier record";
+  auto checked = check_event(json, &text);
+  if (!checked.ok()) {
+    ADD_FAILURE() << "check_event rejected: " << checked.error().message();
+  } else {
+    const EventMetadata& m = metadata_of(result.value());
+    const CheckedEvent& c = checked.value();
+    EXPECT_EQ(c.type, type_of(result.value()));
+    EXPECT_EQ(c.timestamp, m.timestamp);
+    EXPECT_EQ(c.event_id.in(text), m.event_id);
+    EXPECT_EQ(c.timestamp_text.in(text), format_timestamp(m.timestamp));
+    EXPECT_EQ(c.correlation_id.in(text), m.correlation_id);
+    EXPECT_EQ(c.wallet_id.in(text), m.wallet_id);
+    EXPECT_EQ(c.schema_version.in(text), m.schema_version);
+    EXPECT_EQ(text.substr(0, 14), "earlier record");
   }
   return std::move(result).value();
 }
@@ -119,8 +147,10 @@ TEST(EventsDecode, EveryGoldenFileDecodesToItsType) {
   for (const auto& file : files) {
     SCOPED_TRACE(file.filename().string());
     const std::string json = read_file(file);
+    const WalletEvent event = decoded(json);  // and check_event agrees
     auto result = decode_event(json);
     ASSERT_TRUE(result.ok()) << result.error().message();
+    EXPECT_EQ(result.value(), event);
     const std::string stem = file.filename().string();
     const std::string type_name = stem.substr(0, stem.find('.'));
     EXPECT_EQ(event_type_name(type_of(result.value())), type_name);
@@ -783,6 +813,29 @@ TEST(EventsDecode, IsSafeFromManyThreads) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
+}
+
+// The host checks a whole batch into one text buffer and builds its views once the batch is
+// checked: spans taken early must still name the right bytes after the buffer has grown.
+TEST(EventsDecode, CheckEventSpansStayValidAsTheTextGrows) {
+  std::vector<std::string> records;
+  for (const auto& file : golden_files()) records.push_back(read_file(file));
+  ASSERT_GE(records.size(), 13u);
+  std::string text;
+  std::vector<CheckedEvent> checked;
+  for (int round = 0; round < 20; ++round)
+    for (const auto& r : records) {
+      auto c = check_event(r, &text);
+      ASSERT_TRUE(c.ok()) << c.error().message();
+      checked.push_back(c.value());
+    }
+  for (size_t i = 0; i < checked.size(); ++i) {
+    const WalletEvent event = decode_event(records[i % records.size()]).value();
+    EXPECT_EQ(checked[i].type, type_of(event));
+    EXPECT_EQ(checked[i].event_id.in(text), metadata_of(event).event_id);
+    EXPECT_EQ(checked[i].wallet_id.in(text), metadata_of(event).wallet_id);
+    EXPECT_EQ(checked[i].timestamp_text.in(text), format_timestamp(metadata_of(event).timestamp));
+  }
 }
 
 }  // namespace

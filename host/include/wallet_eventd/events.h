@@ -253,6 +253,32 @@ struct DecodeLimits {
 Result<WalletEvent, DecodeError> decode_event(std::string_view json,
                                               const DecodeLimits& limits = {});
 
+// A place in a caller's text buffer: stays valid however the buffer grows later.
+struct TextSpan {
+  size_t offset = 0;
+  size_t size = 0;
+  std::string_view in(std::string_view text) const { return text.substr(offset, size); }
+};
+
+// What a consumer that passes records on needs from a valid one: its type and its metadata,
+// without the typed payload. The strings live in the caller's text buffer (see check_event).
+struct CheckedEvent {
+  EventType type{};
+  Timestamp timestamp{};
+  TextSpan event_id;
+  TextSpan timestamp_text;  // `timestamp` normalised as format_timestamp writes it (UTC, "Z")
+  TextSpan correlation_id;
+  TextSpan wallet_id;
+  TextSpan schema_version;
+};
+
+// Validates one record exactly as decode_event does (the same checks, the same errors) but
+// builds no typed event: the metadata strings and the normalised timestamp are appended to
+// *text, which a caller keeps from record to record so that checking allocates nothing once it
+// has grown. On failure *text is left as it was.
+Result<CheckedEvent, DecodeError> check_event(std::string_view json, std::string* text,
+                                              const DecodeLimits& limits = {});
+
 // ---- Encoding -------------------------------------------------------------------------------
 
 // The wire JSON: optional fields that are absent are written as null; the timestamp as UTC
