@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/sha.h>
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,7 +38,15 @@ bool IsLowerHex64(std::string_view s) {
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-void AppendString(std::string* out, std::string_view s) { *out += Dump(json(std::string(s))); }
+// Valid UTF-8 (every string the host hands over) is escaped in place; anything else goes
+// through nlohmann, which replaces the bad bytes.
+void AppendString(std::string* out, std::string_view s) {
+  if (simdjson::validate_utf8(s.data(), s.size())) {
+    append_json_string(out, s);
+  } else {
+    *out += Dump(json(std::string(s)));
+  }
+}
 
 template <typename T>
 bool GetInteger(const json& j, const char* key, T* out) {
@@ -65,6 +74,48 @@ bool GetString(const json& j, const char* key, std::string* out) {
 }
 
 }  // namespace
+
+void append_json_string(std::string* out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->reserve(out->size() + s.size() + 2);
+  *out += '"';
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\b':
+        *out += "\\b";
+        break;
+      case '\f':
+        *out += "\\f";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      default: {
+        const char u[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+        out->append(u, sizeof u);
+      }
+    }
+  }
+  out->append(s.data() + run, s.size() - run);
+  *out += '"';
+}
 
 // ---- Hashing -------------------------------------------------------------------------------
 
@@ -132,7 +183,7 @@ void hash_fields(json* payload, const std::vector<FieldPath>& paths) {
 
 std::string seal_record(uint64_t seq, std::string_view prev, const RecordFields& f,
                         std::string* hash) {
-  std::string payload = f.payload != nullptr ? Dump(*f.payload) : "null";
+  const std::string_view payload = f.payload_json.empty() ? "null" : f.payload_json;
   std::string line;
   line.reserve(payload.size() + 512);
   line += "{\"seq\":";

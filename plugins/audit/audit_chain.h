@@ -37,6 +37,13 @@ inline constexpr std::string_view kErrMalformed = "malformed record";
 inline constexpr std::string_view kErrFileName = "file name does not match its first record";
 inline constexpr std::string_view kErrIndexMismatch = "record differs from the index";
 
+// ---- JSON text ---------------------------------------------------------------------------
+
+// JSON string escaping as nlohmann's dump() does it for valid UTF-8 (ensure_ascii off): `"`,
+// `\` and control characters are escaped, everything else is copied. Appends to *out with the
+// quotes. Invalid UTF-8 is the caller's to refuse (nlohmann would replace it).
+void append_json_string(std::string* out, std::string_view s);
+
 // ---- Hashing -----------------------------------------------------------------------------
 
 // Lower-case hex SHA-256 of `bytes`.
@@ -77,7 +84,8 @@ struct RecordFields {
   int32_t partition = 0;
   int64_t offset = 0;
   bool security_relevant = false;
-  const nlohmann::json* payload = nullptr;  // sensitive fields already hashed; null -> null
+  // The payload as compact JSON, sensitive fields already hashed (PayloadWriter); "" -> null.
+  std::string_view payload_json;
 };
 
 // Serializes `fields` as record `seq` chained after `prev`: one line including its '\n'.

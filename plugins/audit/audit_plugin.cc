@@ -13,6 +13,7 @@
 
 #include "audit_chain.h"
 #include "audit_log.h"
+#include "audit_payload.h"
 #include "wallet_event_plugin.h"
 
 namespace {
@@ -125,21 +126,6 @@ std::string ParseConfig(std::string_view config_json, std::string_view state_dir
 }
 
 // CredentialDeleted, key operations, failed presentation verification, missing holder binding.
-bool SecurityRelevant(std::string_view type, const json& payload) {
-  if (type == "CredentialDeleted" || type == "KeyCreated" || type == "KeyRotated" ||
-      type == "KeyRevoked") {
-    return true;
-  }
-  auto binding = payload.find("holder_binding_verified");
-  if (binding != payload.end() && binding->is_boolean() && !binding->get<bool>()) return true;
-  if (type == "PresentationVerified") {
-    auto status = payload.find("validation_status");
-    // "Valid" or {"Invalid": {...}}; anything but "Valid" counts as a failure.
-    return status == payload.end() || !status->is_string() || status->get<std::string>() != "Valid";
-  }
-  return false;
-}
-
 std::string NowRfc3339() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -159,6 +145,8 @@ struct wep_instance {
   wep_host_ctx* ctx = nullptr;
   Config config;
   std::unique_ptr<AuditLog> log;
+  std::unique_ptr<wep_audit::PayloadWriter> payloads;
+  std::string payload;  // the current record's payload text (kept: its storage is reused)
   wep_metric* records = nullptr;
   wep_metric* bytes = nullptr;
   wep_metric* duplicates = nullptr;
@@ -183,24 +171,6 @@ struct wep_instance {
   void Count(wep_metric* metric, double value) const {
     if (metric != nullptr && value > 0) host->metric_record(metric, nullptr, 0, value);
   }
-
-  // Parses the record's payload and hashes its sensitive fields. Returns "" or why not.
-  std::string Payload(const wep_event& event, json* payload, bool* security_relevant) const {
-    const std::string_view raw = View(event.raw_json);
-    json record;
-    try {
-      record = json::parse(raw);
-    } catch (const json::parse_error& e) {
-      // e.what() quotes the input, which may be bearer material: give the position only.
-      return "audit: raw_json is not valid JSON (error at byte " + std::to_string(e.byte) + ")";
-    }
-    auto it = record.is_object() ? record.find("payload") : record.end();
-    if (it == record.end() || !it->is_object()) return "audit: raw_json has no payload object";
-    *payload = std::move(*it);
-    *security_relevant = SecurityRelevant(View(event.event_type_name), *payload);
-    wep_audit::hash_fields(payload, config.sensitive_fields);
-    return "";
-  }
 };
 
 namespace {
@@ -221,6 +191,8 @@ int32_t Create(const wep_instance_info* info, wep_instance** out, char* err, siz
       !error.empty()) {
     return fail(WEP_ERR_CONFIG, error);
   }
+  instance->payloads =
+      std::make_unique<wep_audit::PayloadWriter>(instance->config.sensitive_fields);
   instance->records =
       instance->Counter("wallet_audit_records_total", "Events recorded in the audit log");
   instance->bytes =
@@ -282,9 +254,9 @@ int32_t HandleBatch(wep_instance* self, const wep_batch* batch, char* err, size_
       appended.push_back(i);
       continue;
     }
-    json payload;
     wep_audit::RecordFields fields;
-    if (std::string why = self->Payload(*event, &payload, &fields.security_relevant);
+    if (std::string why = self->payloads->Write(View(event->raw_json), View(event->event_type_name),
+                                                &self->payload, &fields.security_relevant);
         !why.empty()) {
       wep_set_result(result, WEP_RESULT_FAILED, why.c_str());
       continue;
@@ -298,7 +270,7 @@ int32_t HandleBatch(wep_instance* self, const wep_batch* batch, char* err, size_
     fields.topic = topic;
     fields.partition = event->partition;
     fields.offset = event->offset;
-    fields.payload = &payload;
+    fields.payload_json = self->payload;
     appended.push_back(i);
     if (!log.Append(fields, &write_error)) log.Abort();
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "audit_chain.h"
+#include "audit_payload.h"
 #include "wep_fake_host.hpp"
 
 namespace {
@@ -493,7 +494,7 @@ TEST_F(VerifyTest, DetectsARecordRewrittenWithAValidHash) {
   json r = json::parse(lines.back());
   r["wallet_id"] = "someone-else";
   std::string hash;
-  json payload = r["payload"];
+  const std::string payload = r["payload"].dump();
   wep_audit::RecordFields f;
   std::string recorded_at = r["recorded_at"], id = r["event_id"], type = r["event_type"],
               wallet = r["wallet_id"], corr = r["correlation_id"], time = r["event_time"],
@@ -508,7 +509,7 @@ TEST_F(VerifyTest, DetectsARecordRewrittenWithAValidHash) {
   f.partition = r["kafka"]["partition"];
   f.offset = r["kafka"]["offset"];
   f.security_relevant = r["security_relevant"];
-  f.payload = &payload;
+  f.payload_json = payload;
   lines.back() = wep_audit::seal_record(r["seq"], r["prev"].get<std::string>(), f, &hash);
   lines.back().pop_back();
   WriteFile(files_[last], JoinLines(lines));
@@ -769,6 +770,126 @@ TEST_F(RawEventTest, HighWaterMarksArePerTopicPartition) {
   EXPECT_EQ(records[2]["kafka"],
             json({{"topic", "wallet.credential.issuance"}, {"partition", 1}, {"offset", 4}}));
   EXPECT_EQ(records[3]["kafka"]["partition"], 2);
+}
+
+// ---- PayloadWriter: the fast path writes what nlohmann wrote -------------------------------
+
+// The payload text the plugin wrote before PayloadWriter: parse, hash_fields, dump.
+std::string NlohmannPayload(const std::string& raw,
+                            const std::vector<wep_audit::FieldPath>& paths) {
+  json payload = json::parse(raw).at("payload");
+  wep_audit::hash_fields(&payload, paths);
+  return payload.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::vector<wep_audit::FieldPath> WithExtras(std::vector<std::string> dotted) {
+  std::vector<wep_audit::FieldPath> paths = wep_audit::default_sensitive_fields();
+  for (const auto& d : dotted) {
+    wep_audit::FieldPath p;
+    EXPECT_TRUE(wep_audit::parse_field_path(d, &p)) << d;
+    paths.push_back(p);
+  }
+  return paths;
+}
+
+std::string Written(wep_audit::PayloadWriter& writer, const std::string& raw) {
+  std::string out;
+  bool relevant = false;
+  const std::string why = writer.Write(raw, "CredentialStored", &out, &relevant);
+  EXPECT_EQ(why, "") << raw;
+  return out;
+}
+
+TEST(PayloadWriterTest, WritesTheGoldensByteForByteAsNlohmannDid) {
+  for (const auto& paths :
+       {wep_audit::default_sensitive_fields(),
+        WithExtras({"nonce", "payload.client_id", "grants.pre_authorized_code.tx_code",
+                    "metadata.wallet_id"})}) {
+    wep_audit::PayloadWriter writer(paths);
+    for (const auto& raw : Goldens()) EXPECT_EQ(Written(writer, raw), NlohmannPayload(raw, paths));
+    EXPECT_EQ(writer.slow_writes(), 0u);  // all of them on the fast path
+  }
+}
+
+TEST(PayloadWriterTest, WritesEscapesNumbersAndNestingAsNlohmannDid) {
+  const auto paths = WithExtras({"secret", "deep.er.est", "list"});
+  wep_audit::PayloadWriter writer(paths);
+  const std::vector<std::string> payloads = {
+      R"({})",
+      R"({"b":1,"a":2,"B":3,"_":4,"aa":5,"":6})",
+      R"({"s":"quote \" backslash \\ slash \/ tab \t nl \n cr \r bs \b ff \f nul \u0000 us \u001f del )"
+      "\x7f"
+      R"( e\u0301 \u00e9 é 😀 \ud83d\ude00"})",
+      R"({"k\"ey\n":"v","\u00e9":"x"})",
+      R"({"n":[0,-0,1,-1,9223372036854775807,-9223372036854775808,18446744073709551615]})",
+      R"({"d":[1.0,-0.0,6.0,1e2,1.5,0.1,1e-7,1.5e300,-2.5e-300,123456789012345678901234567890]})",
+      R"({"t":true,"f":false,"z":null,"e":[],"o":{},"nest":[[[{"x":[{}]}]]]})",
+      R"({"secret":{"b":[1,2,{"z":1,"a":"x"}],"a":1.0},"list":[1,"a"],"deep":{"er":{"est":7,"other":"kept"},"x":1}})",
+      R"({"secret":null,"deep":{"er":"not an object"},"list":false})",
+      R"({"secret":"plain","deep":{"er":{"est":"s"}},"credential":"c","vp_token":{"a":1}})",
+  };
+  for (const auto& p : payloads) {
+    const std::string raw = R"({"event_type":"CredentialStored","payload":)" + p + "}";
+    EXPECT_EQ(Written(writer, raw), NlohmannPayload(raw, paths)) << p;
+  }
+  EXPECT_LE(writer.slow_writes(), 1u);  // the integer beyond 64 bits may go through nlohmann
+}
+
+TEST(PayloadWriterTest, RepeatedNamesAndOverlappingPathsGoThroughNlohmann) {
+  const auto defaults = wep_audit::default_sensitive_fields();
+  wep_audit::PayloadWriter writer(defaults);
+  for (const std::string p : {R"({"a":1,"a":2})", R"({"credential":"x","credential":"y"})",
+                              R"({"o":{"k":1,"k":{"z":2}}})"}) {
+    const std::string raw = R"({"event_type":"CredentialStored","payload":)" + p + "}";
+    EXPECT_EQ(Written(writer, raw), NlohmannPayload(raw, defaults)) << p;
+  }
+  EXPECT_EQ(writer.slow_writes(), 3u);
+  const std::string twice = R"({"event_type":"X","payload":{"a":1},"payload":{"credential":"c"}})";
+  EXPECT_EQ(Written(writer, twice), NlohmannPayload(twice, defaults));
+
+  // Overlapping or repeated paths: the order of hashing shows, as it always did.
+  for (const auto& paths :
+       {WithExtras({"grants.pre_authorized_code"}), WithExtras({"credential"})}) {
+    wep_audit::PayloadWriter overlapping(paths);
+    for (const auto& raw : Goldens())
+      EXPECT_EQ(Written(overlapping, raw), NlohmannPayload(raw, paths));
+    EXPECT_EQ(overlapping.slow_writes(), Goldens().size());
+  }
+}
+
+TEST(PayloadWriterTest, RefusesWhatHasNoPayloadWithoutQuotingIt) {
+  wep_audit::PayloadWriter writer(wep_audit::default_sensitive_fields());
+  std::string out;
+  bool relevant = false;
+  EXPECT_EQ(writer.Write(R"({"payload":{"credential":"s3cret")", "X", &out, &relevant),
+            "audit: raw_json is not valid JSON (error at byte 34)");
+  EXPECT_EQ(writer.Write("{\"payload\":\"\xff\"}", "X", &out, &relevant),
+            "audit: raw_json is not valid JSON (error at byte 13)");
+  for (const std::string raw : {R"([1])", R"({"event_type":"X"})", R"({"payload":"s"})",
+                                R"({"payload":[1]})", R"({"payload":{},"payload":null})"}) {
+    EXPECT_EQ(writer.Write(raw, "X", &out, &relevant), "audit: raw_json has no payload object")
+        << raw;
+  }
+}
+
+TEST(PayloadWriterTest, SecurityRelevanceIsReadFromThePayload) {
+  wep_audit::PayloadWriter writer(wep_audit::default_sensitive_fields());
+  auto relevant = [&](std::string_view type, const std::string& payload) {
+    std::string out;
+    bool r = false;
+    EXPECT_EQ(writer.Write(R"({"payload":)" + payload + "}", type, &out, &r), "");
+    return r;
+  };
+  EXPECT_TRUE(relevant("KeyRevoked", "{}"));
+  EXPECT_TRUE(relevant("CredentialDeleted", "{}"));
+  EXPECT_FALSE(relevant("CredentialStored", "{}"));
+  EXPECT_TRUE(relevant("PresentationSubmitted", R"({"holder_binding_verified":false})"));
+  EXPECT_FALSE(relevant("PresentationSubmitted", R"({"holder_binding_verified":"false"})"));
+  EXPECT_FALSE(relevant("PresentationVerified",
+                        R"({"holder_binding_verified":true,"validation_status":"Valid"})"));
+  EXPECT_TRUE(relevant("PresentationVerified", R"({"validation_status":{"Invalid":{}}})"));
+  EXPECT_TRUE(relevant("PresentationVerified", R"({"validation_status":"valid"})"));
+  EXPECT_TRUE(relevant("PresentationVerified", "{}"));
 }
 
 }  // namespace
