@@ -88,7 +88,9 @@ class FakeHost {
 
   // Hands one batch of wire-format JSON records to handle_batch (topic/partition/offset are
   // invented: partition 0, offsets from next_offset). Returns per-event results; the batch's
-  // status goes to *status.
+  // status goes to *status. A record the real host would refuse (not JSON, no payload object,
+  // no metadata) is still handed over, with whatever type and metadata can be read from it
+  // (else empty), so that a plugin's defensive paths can be tested.
   std::vector<EventResult> Handle(const std::vector<std::string>& records,
                                   int32_t* status = nullptr, uint32_t attempt = 1) {
     if (instance_ == nullptr) throw std::runtime_error("Handle before a successful Create");
@@ -189,15 +191,24 @@ class FakeHost {
   static wep_str S(const std::string& s) { return {s.data(), s.size()}; }
 
   void Fill(const std::string& raw, Owned* o, wep_event* e, uint32_t attempt) {
-    auto j = nlohmann::json::parse(raw);
-    const auto& m = j.at("payload").at("metadata");
+    const auto j = nlohmann::json::parse(raw, nullptr, /*allow_exceptions=*/false);
+    const nlohmann::json none = nlohmann::json::object();
+    const nlohmann::json& payload =
+        j.is_object() && j.contains("payload") && j["payload"].is_object() ? j["payload"] : none;
+    const nlohmann::json& m = payload.contains("metadata") && payload["metadata"].is_object()
+                                  ? payload["metadata"]
+                                  : none;
+    auto text = [](const nlohmann::json& obj, const char* key) {
+      auto it = obj.find(key);
+      return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
     o->raw = raw;
-    o->type = j.at("event_type").get<std::string>();
-    o->id = m.value("event_id", "");
-    o->ts = m.value("timestamp", "");
-    o->corr = m.value("correlation_id", "");
-    o->wallet = m.value("wallet_id", "");
-    o->version = m.value("schema_version", "");
+    o->type = j.is_object() ? text(j, "event_type") : std::string();
+    o->id = text(m, "event_id");
+    o->ts = text(m, "timestamp");
+    o->corr = text(m, "correlation_id");
+    o->wallet = text(m, "wallet_id");
+    o->version = text(m, "schema_version");
     o->topic = "wallet.test";
     *e = wep_event{};
     e->struct_size = sizeof(wep_event);

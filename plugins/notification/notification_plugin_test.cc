@@ -326,6 +326,21 @@ TEST_F(NotificationTest, UnknownEventValueFailsWithoutSending) {
   EXPECT_EQ(host_->metric("wallet_notifications_total", {"failed"}), 1);
 }
 
+// The host only hands over subscribed types; anything else (here: a record whose type cannot
+// even be read) is done without a request, not mistaken for one to send.
+TEST_F(NotificationTest, TypesItDoesNotSubscribeToAreDoneWithoutARequest) {
+  Start(DefaultConfig());
+  auto results = host_->Handle(
+      {R"({"event_type":"CredentialDeleted","payload":{"event":)", Golden("KeyRevoked").dump()});
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) {
+    EXPECT_EQ(r.code, WEP_RESULT_DONE);
+    EXPECT_EQ(r.message, "");
+  }
+  EXPECT_TRUE(issuer_.requests().empty());
+  EXPECT_EQ(host_->metric("wallet_notifications_total", {"failed"}), 0);
+}
+
 TEST_F(NotificationTest, ReusesTheConnection) {
   Start(DefaultConfig());
   auto results = host_->Handle({Ack("flow-1", "n-1"), Ack("flow-2", "n-2")});

@@ -280,7 +280,7 @@ std::optional<Notifier::Outcome> Notifier::HandleEvent(const wep_event& event, u
                       type == WEP_EVENT_CREDENTIAL_ISSUED || type == WEP_EVENT_CREDENTIAL_STORED;
   const bool notifies =
       type == WEP_EVENT_CREDENTIAL_ACKNOWLEDGED || type == WEP_EVENT_CREDENTIAL_DELETED;
-  if (!learns && !notifies) return {};  // not subscribed: nothing to do
+  if (!learns && !notifies) return Outcome{};  // not subscribed: nothing to do
 
   json doc = json::parse(event.raw_json.ptr, event.raw_json.ptr + event.raw_json.len, nullptr,
                          /*allow_exceptions=*/false);
