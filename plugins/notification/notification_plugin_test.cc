@@ -326,6 +326,23 @@ TEST_F(NotificationTest, UnknownEventValueFailsWithoutSending) {
   EXPECT_EQ(host_->metric("wallet_notifications_total", {"failed"}), 1);
 }
 
+TEST_F(NotificationTest, RecordWithoutAPayloadObjectFailsWithoutSending) {
+  Start(DefaultConfig());
+  auto results = host_->Handle({R"({"event_type":"CredentialAcknowledged","payload":"3fwe98js"})",
+                                R"({"event_type":"CredentialDeleted"})",
+                                // Learning events without a payload have nothing to teach.
+                                R"({"event_type":"CredentialStored","payload":[1]})"});
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].code, WEP_RESULT_FAILED);
+  EXPECT_EQ(results[0].message,
+            "CredentialAcknowledged record has no JSON payload object; not sent");
+  EXPECT_EQ(results[1].code, WEP_RESULT_FAILED);
+  EXPECT_EQ(results[1].message, "CredentialDeleted record has no JSON payload object; not sent");
+  EXPECT_EQ(results[2].code, WEP_RESULT_DONE);
+  EXPECT_TRUE(issuer_.requests().empty());
+  EXPECT_EQ(host_->metric("wallet_notifications_total", {"failed"}), 2);
+}
+
 // The host only hands over subscribed types; anything else (here: a record whose type cannot
 // even be read) is done without a request, not mistaken for one to send.
 TEST_F(NotificationTest, TypesItDoesNotSubscribeToAreDoneWithoutARequest) {

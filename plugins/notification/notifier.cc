@@ -1,6 +1,7 @@
 #include "notifier.h"
 
 #include <curl/curl.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <cctype>
@@ -39,6 +40,13 @@ std::string Printable(std::string_view text, size_t max = kSnippetBytes) {
 std::string StringField(const json& obj, const char* key) {
   auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// The same for an event's payload, read with simdjson (the host has refused records with a
+// repeated member name, so the first is the only one).
+std::string StringField(const simdjson::dom::object& obj, const char* key) {
+  std::string_view s;
+  return obj[key].get(s) == simdjson::SUCCESS ? std::string(s) : std::string();
 }
 
 std::string MapKey(const wep_event& e, const std::string& id) {
@@ -282,29 +290,28 @@ std::optional<Notifier::Outcome> Notifier::HandleEvent(const wep_event& event, u
       type == WEP_EVENT_CREDENTIAL_ACKNOWLEDGED || type == WEP_EVENT_CREDENTIAL_DELETED;
   if (!learns && !notifies) return Outcome{};  // not subscribed: nothing to do
 
-  json doc = json::parse(event.raw_json.ptr, event.raw_json.ptr + event.raw_json.len, nullptr,
-                         /*allow_exceptions=*/false);
-  const json* payload = nullptr;
-  if (doc.is_object()) {
-    auto it = doc.find("payload");
-    if (it != doc.end() && it->is_object()) payload = &*it;
-  }
+  // simdjson: a tenth of nlohmann's time for the few fields read here. One parser per thread;
+  // the payload is only read before the next record is parsed.
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object payload;
+  const bool has_payload = parser.parse(event.raw_json.ptr, event.raw_json.len)["payload"].get(
+                               payload) == simdjson::SUCCESS;
   if (learns) {
-    if (payload != nullptr) Learn(event, *payload);  // nothing to learn is not a failure
+    if (has_payload) Learn(event, payload);  // nothing to learn is not a failure
     return Outcome{};
   }
   Outcome outcome;
-  if (payload == nullptr) {
+  if (!has_payload) {
     outcome = {WEP_RESULT_FAILED, 0,
                View(event.event_type_name) + " record has no JSON payload object; not sent"};
-  } else if (Prepare(event, *payload, deadline_ns, prepared, &outcome)) {
+  } else if (Prepare(event, payload, deadline_ns, prepared, &outcome)) {
     return std::nullopt;  // counted when its answer is in
   }
   Count(outcome.code);
   return outcome;
 }
 
-void Notifier::Learn(const wep_event& event, const json& payload) {
+void Notifier::Learn(const wep_event& event, const simdjson::dom::object& payload) {
   const uint64_t now = host_->monotonic_ns();
   const std::string correlation = View(event.correlation_id);
   std::string issuer, notification_id;
@@ -334,8 +341,8 @@ void Notifier::Learn(const wep_event& event, const json& payload) {
     issuer_by_notification_.Put(MapKey(event, notification_id), issuer, now);
 }
 
-bool Notifier::Prepare(const wep_event& event, const json& payload, uint64_t deadline_ns,
-                       Prepared* prepared, Outcome* outcome) {
+bool Notifier::Prepare(const wep_event& event, const simdjson::dom::object& payload,
+                       uint64_t deadline_ns, Prepared* prepared, Outcome* outcome) {
   const std::string notification_id = StringField(payload, "notification_id");
   const std::string event_name = StringField(payload, "event");
   if (notification_id.empty()) {
@@ -366,8 +373,9 @@ bool Notifier::Prepare(const wep_event& event, const json& payload, uint64_t dea
   }
 
   nlohmann::ordered_json body = {{"notification_id", notification_id}, {"event", event_name}};
-  if (auto it = payload.find("event_description"); it != payload.end() && it->is_string())
-    body["event_description"] = SanitizeDescription(it->get<std::string>());
+  if (std::string_view description;
+      payload["event_description"].get(description) == simdjson::SUCCESS)
+    body["event_description"] = SanitizeDescription(std::string(description));
   prepared->order_key = MapKey(event, notification_id) + '\n' + target->url;
   prepared->event_name = event_name;
   prepared->notification_id = notification_id;

@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +16,10 @@
 #include "http_client.h"
 #include "ttl_map.h"
 #include "wallet_event_plugin.h"
+
+namespace simdjson::dom {
+class object;
+}
 
 namespace wep_notification {
 
@@ -63,9 +66,9 @@ class Notifier {
   // The event's final outcome, or nullopt when *prepared now holds a request to send.
   std::optional<Outcome> HandleEvent(const wep_event& event, uint64_t deadline_ns,
                                      Prepared* prepared);
-  void Learn(const wep_event& event, const nlohmann::json& payload);
+  void Learn(const wep_event& event, const simdjson::dom::object& payload);
   // Everything up to sending: true with *prepared set, or false with the final *outcome.
-  bool Prepare(const wep_event& event, const nlohmann::json& payload, uint64_t deadline_ns,
+  bool Prepare(const wep_event& event, const simdjson::dom::object& payload, uint64_t deadline_ns,
                Prepared* prepared, Outcome* outcome);
   // Sends the prepared requests of `batch` concurrently and writes their events' results.
   void Send(const wep_batch& batch, std::vector<Prepared>* sends);
