@@ -1,15 +1,17 @@
 #include "detector.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <limits>
-#include <nlohmann/json.hpp>
 
 #include "rfc3339.h"
 
 namespace wep_security {
 namespace {
 
-using nlohmann::json;
+using simdjson::dom::element;
+using simdjson::dom::object;
 
 constexpr int64_t kNsPerSecond = 1'000'000'000;
 constexpr uint8_t kSent = 1;
@@ -64,11 +66,11 @@ std::string PairKey(std::string_view a, std::string_view b) {
   return key;
 }
 
-bool ReadString(const json& payload, const char* name, bool required, std::string* out,
+bool ReadString(object payload, const char* name, bool required, std::string* out,
                 std::string* error) {
-  auto it = payload.find(name);
-  if (it != payload.end() && it->is_string()) {
-    *out = it->get<std::string>();
+  std::string_view value;
+  if (payload[name].get(value) == simdjson::SUCCESS) {
+    out->assign(value);
     return true;
   }
   if (!required) return true;
@@ -112,13 +114,14 @@ const char* RuleSeverity(Rule rule) {
 }
 
 bool ReadPayload(std::string_view raw_json, EventFacts* facts, std::string* error) {
-  const json root = json::parse(raw_json, nullptr, /*allow_exceptions=*/false);
-  auto payload_it = root.is_object() ? root.find("payload") : root.end();
-  if (payload_it == root.end() || !payload_it->is_object()) {
+  // simdjson reads the few fields the rules need in a tenth of nlohmann's time. One parser per
+  // thread (handle_batch may run on several); `p` is read before the thread's next record.
+  thread_local simdjson::dom::parser parser;
+  object p;
+  if (parser.parse(raw_json.data(), raw_json.size())["payload"].get(p) != simdjson::SUCCESS) {
     *error = "record value is not a JSON object with a payload object";
     return false;
   }
-  const json& p = *payload_it;
   switch (facts->type) {
     case WEP_EVENT_PRESENTATION_REQUEST_SENT:
     case WEP_EVENT_PRESENTATION_REQUEST_RECEIVED:
@@ -128,23 +131,23 @@ bool ReadPayload(std::string_view raw_json, EventFacts* facts, std::string* erro
     case WEP_EVENT_PRESENTATION_VERIFIED: {
       ReadString(p, "request_id", false, &facts->request_id, error);
       ReadString(p, "presentation_submission_id", false, &facts->presentation_submission_id, error);
-      auto binding = p.find("holder_binding_verified");
-      if (binding == p.end() || !binding->is_boolean()) {
+      if (p["holder_binding_verified"].get(facts->holder_binding_verified) != simdjson::SUCCESS) {
         *error = "payload.holder_binding_verified is missing or not a boolean";
         return false;
       }
-      facts->holder_binding_verified = binding->get<bool>();
       // "Valid" or {"Invalid": {"reason": "..."}}; any other variant is not a failure.
-      auto status = p.find("validation_status");
-      if (status == p.end() || !(status->is_string() || status->is_object())) {
+      element status;
+      if (p["validation_status"].get(status) != simdjson::SUCCESS ||
+          !(status.is_string() || status.is_object())) {
         *error = "payload.validation_status is missing or neither a string nor an object";
         return false;
       }
-      if (status->is_object()) {
-        auto invalid = status->find("Invalid");
-        facts->verification_failed = invalid != status->end();
-        if (facts->verification_failed && invalid->is_object()) {
-          ReadString(*invalid, "reason", false, &facts->failure_reason, error);
+      element invalid;
+      if (status.is_object()) {
+        facts->verification_failed = status["Invalid"].get(invalid) == simdjson::SUCCESS;
+        object detail;
+        if (facts->verification_failed && invalid.get(detail) == simdjson::SUCCESS) {
+          ReadString(detail, "reason", false, &facts->failure_reason, error);
         }
       }
       return true;

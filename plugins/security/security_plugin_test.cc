@@ -614,6 +614,57 @@ TEST_F(SecurityPluginTest, AnEventWithoutTheFieldsARuleNeedsFails) {
   EXPECT_NE(results[0].message.find("yesterday"), std::string::npos) << results[0].message;
 }
 
+TEST_F(SecurityPluginTest, EachMissingOrMistypedFieldFailsNamingIt) {
+  CreateOk();
+  const json metadata = json::parse(Verified(Id(9), At(0), "w", true))["payload"]["metadata"];
+  auto verified = [&](json fields) {
+    fields["metadata"] = metadata;
+    return json{{"event_type", "PresentationVerified"}, {"payload", fields}}.dump();
+  };
+  struct Case {
+    std::string record, message;
+  };
+  const std::vector<Case> cases = {
+      {verified({{"validation_status", "Valid"}, {"holder_binding_verified", "yes"}}),
+       "PresentationVerified: payload.holder_binding_verified is missing or not a boolean"},
+      {verified({{"validation_status", "Valid"}}),
+       "PresentationVerified: payload.holder_binding_verified is missing or not a boolean"},
+      {verified({{"validation_status", 5}, {"holder_binding_verified", true}}),
+       "PresentationVerified: payload.validation_status is missing or neither a string nor an "
+       "object"},
+      {verified({{"holder_binding_verified", true}}),
+       "PresentationVerified: payload.validation_status is missing or neither a string nor an "
+       "object"},
+      {Record("KeyRotated", Id(2), At(0), "w", {{"old_key_id", "k1"}, {"new_key_id", 7}}),
+       "KeyRotated: payload.new_key_id is missing or not a string"},
+      {Record("KeyRevoked", Id(3), At(0), "w", {{"kid", "k"}}),
+       "KeyRevoked: payload.key_id is missing or not a string"},
+  };
+  for (const auto& c : cases) {
+    auto results = host_.Handle({c.record});
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].code, WEP_RESULT_FAILED) << c.record;
+    EXPECT_EQ(results[0].message, c.message) << c.record;
+  }
+  EXPECT_EQ(AlertCount(), 0u);
+}
+
+TEST_F(SecurityPluginTest, AnInvalidVerificationCountsWithOrWithoutAReason) {
+  CreateOk(R"({"failed_verifications_threshold": 2})");
+  auto invalid = [&](uint64_t n, json status) {
+    json r = json::parse(Verified(Id(n), At(n), "w", true));
+    r["payload"]["validation_status"] = status;
+    return r.dump();
+  };
+  Done(invalid(1, {{"Invalid", {{"reason", 42}}}}));
+  EXPECT_EQ(AlertCount(), 0u);
+  Done(invalid(2, {{"Invalid", "expired"}}));
+  ASSERT_EQ(AlertCount(), 1u);
+  EXPECT_EQ(LastRule(), "failed_verifications");
+  Done(invalid(3, {{"Other", {}}}));  // neither Valid nor Invalid: not a failure
+  EXPECT_EQ(AlertCount(), 1u);
+}
+
 // ---- Bounded state -------------------------------------------------------------------------
 
 // A record built by concatenation, cheaper than through json: the test below builds many.
