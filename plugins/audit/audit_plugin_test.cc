@@ -800,6 +800,33 @@ std::string Written(wep_audit::PayloadWriter& writer, const std::string& raw) {
   return out;
 }
 
+TEST(AuditChainTest, Sha256MatchesTheStandardsTestVectors) {
+  EXPECT_EQ(wep_audit::sha256_hex(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(wep_audit::sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(wep_audit::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+// Every ASCII byte at every position of strings up to 40 bytes, and multi-byte UTF-8 around
+// them: escaped exactly as nlohmann escapes (the word-at-a-time scan must miss nothing).
+TEST(AuditChainTest, JsonStringsAreEscapedAsNlohmannDoes) {
+  for (size_t len = 0; len <= 40; ++len) {
+    for (int c = 0; c < 0x80; ++c) {
+      for (size_t at = 0; at < std::max<size_t>(len, 1); at += (len > 16 ? 5 : 1)) {
+        std::string text(len, 'x');
+        if (len > 0) text[at] = static_cast<char>(c);
+        if (len > 3) text.replace(0, 2, "\xc3\xa9");  // é before it
+        std::string out = "prefix:";
+        wep_audit::append_json_string(&out, text);
+        ASSERT_EQ(out, "prefix:" + json(text).dump())
+            << "len " << len << " byte " << c << " at " << at;
+      }
+    }
+  }
+}
+
 TEST(PayloadWriterTest, WritesTheGoldensByteForByteAsNlohmannDid) {
   for (const auto& paths :
        {wep_audit::default_sensitive_fields(),
