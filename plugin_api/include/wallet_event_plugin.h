@@ -166,7 +166,10 @@ typedef struct wep_event_result {
   size_t message_capacity;
 } wep_event_result;
 
-/* A batch: events of one partition in offset order, filtered to the instance's types.
+/* A batch: what one poll of the instance's consumer brought, filtered to the instance's types.
+ * It may hold events of several partitions (as a Kafka Connect sink task's put() does); the
+ * events of each partition are in offset order. Retried events are redelivered before the next
+ * batch, so a later batch never overtakes them.
  * OWNERSHIP: host-owned, valid until handle_batch returns. `events[i]` belongs to
  * `results[i]`. */
 typedef struct wep_batch {
