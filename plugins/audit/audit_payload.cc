@@ -194,7 +194,7 @@ PayloadWriter::~PayloadWriter() = default;
 std::string PayloadWriter::Write(std::string_view raw_json, std::string_view event_type,
                                  std::string* out, bool* security_relevant) {
   out->clear();
-  if (fast_ != nullptr && fast_->ready) {
+  if (fast_ != nullptr && fast_->ready && !raw_json.empty()) {
     element root;
     simdjson::dom::object record;
     if (fast_->parser.parse(raw_json.data(), raw_json.size()).get(root) == simdjson::SUCCESS &&

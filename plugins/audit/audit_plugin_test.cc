@@ -890,6 +890,8 @@ TEST(PayloadWriterTest, RefusesWhatHasNoPayloadWithoutQuotingIt) {
   bool relevant = false;
   EXPECT_EQ(writer.Write(R"({"payload":{"credential":"s3cret")", "X", &out, &relevant),
             "audit: raw_json is not valid JSON (error at byte 34)");
+  EXPECT_THAT(writer.Write("", "X", &out, &relevant),
+              HasSubstr("audit: raw_json is not valid JSON (error at byte"));
   EXPECT_EQ(writer.Write("{\"payload\":\"\xff\"}", "X", &out, &relevant),
             "audit: raw_json is not valid JSON (error at byte 13)");
   for (const std::string raw : {R"([1])", R"({"event_type":"X"})", R"({"payload":"s"})",

@@ -294,7 +294,8 @@ std::optional<Notifier::Outcome> Notifier::HandleEvent(const wep_event& event, u
   // the payload is only read before the next record is parsed.
   thread_local simdjson::dom::parser parser;
   simdjson::dom::object payload;
-  const bool has_payload = parser.parse(event.raw_json.ptr, event.raw_json.len)["payload"].get(
+  const bool has_payload = event.raw_json.ptr != nullptr && event.raw_json.len > 0 &&
+                           parser.parse(event.raw_json.ptr, event.raw_json.len)["payload"].get(
                                payload) == simdjson::SUCCESS;
   if (learns) {
     if (has_payload) Learn(event, payload);  // nothing to learn is not a failure

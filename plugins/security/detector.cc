@@ -118,7 +118,8 @@ bool ReadPayload(std::string_view raw_json, EventFacts* facts, std::string* erro
   // thread (handle_batch may run on several); `p` is read before the thread's next record.
   thread_local simdjson::dom::parser parser;
   object p;
-  if (parser.parse(raw_json.data(), raw_json.size())["payload"].get(p) != simdjson::SUCCESS) {
+  if (raw_json.empty() ||
+      parser.parse(raw_json.data(), raw_json.size())["payload"].get(p) != simdjson::SUCCESS) {
     *error = "record value is not a JSON object with a payload object";
     return false;
   }
