@@ -86,10 +86,13 @@ Result<std::unique_ptr<Producer>> Producer::create(Options options) {
       return kafka_error(e, "init_transactions");
     }
   }
-  Producer* raw = p.get();
-  p->poller_ = std::thread([raw] {
-    while (!raw->stop_.load(std::memory_order_relaxed)) rd_kafka_poll(raw->rk_.get(), 100);
-  });
+  p->serve_on_caller_ = options.serve_on_caller;
+  if (!p->serve_on_caller_) {
+    Producer* raw = p.get();
+    p->poller_ = std::thread([raw] {
+      while (!raw->stop_.load(std::memory_order_relaxed)) rd_kafka_poll(raw->rk_.get(), 100);
+    });
+  }
   return p;
 }
 
@@ -131,10 +134,18 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
         RD_KAFKA_V_OPAQUE(owned), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (serve_on_caller_) rd_kafka_poll(rk_.get(), 0);  // the reports that are ready
+      return Status::Ok();
+    }
     rd_kafka_headers_destroy(hdrs);  // not taken over on failure
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      // Room comes back as reports are served (a record counts until its report is).
+      if (serve_on_caller_) {
+        rd_kafka_poll(rk_.get(), 10);
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
       continue;
     }
     delete owned;
@@ -159,7 +170,14 @@ Delivery Producer::produce_sync(std::string_view topic, std::string_view key,
   Status s =
       produce(topic, key, value, headers, [promise](const Delivery& d) { promise->set_value(d); });
   if (!s.ok()) return Delivery{s, -1, -1};
-  return future.get();  // librdkafka fails the message by message.timeout.ms at the latest
+  // librdkafka fails the message by message.timeout.ms at the latest.
+  wait_for([&] { return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready; });
+  return future.get();
+}
+
+void Producer::wait_for(const std::function<bool()>& ready) {
+  if (!serve_on_caller_) return;  // the poll thread serves them: block on the result instead
+  while (!ready()) rd_kafka_poll(rk_.get(), 10);
 }
 
 Status Producer::flush(std::chrono::milliseconds timeout) {

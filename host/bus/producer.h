@@ -39,15 +39,22 @@ class Producer {
     std::optional<std::string> transactional_id;
     std::chrono::milliseconds timeout{30000};
     std::string name = "producer";
+    // false: a thread of the producer's serves delivery reports as they arrive. true: no such
+    // thread; produce, produce_sync, flush and wait_for serve them on the calling thread (as
+    // kcat does). librdkafka frees each record's memory where its report is served, and glibc
+    // is several times slower when one thread allocates and another frees (a bulk publisher
+    // spent most of its time in malloc's slow paths and arena locks).
+    bool serve_on_caller = false;
   };
   // acks=all and enable.idempotence=true unless `properties` says otherwise.
   static Result<std::unique_ptr<Producer>> create(Options options);
   ~Producer();
 
   using Callback = std::function<void(const Delivery&)>;
-  // Queues one record; `cb` runs on the producer's poll thread once delivered or failed.
-  // Waits (up to the timeout) while librdkafka's queue is full. Everything is copied before
-  // it returns.
+  // Queues one record; `cb` runs once it is delivered or failed: on the producer's poll thread,
+  // or with serve_on_caller in a later produce/produce_sync/flush/wait_for call (this one
+  // included). Waits (up to the timeout) while librdkafka's queue is full. Everything is
+  // copied before it returns.
   Status produce(std::string_view topic, std::string_view key, std::string_view value,
                  std::span<const HeaderView> headers, Callback cb);
   Status produce(std::string_view topic, std::string_view key, std::string_view value,
@@ -58,6 +65,10 @@ class Producer {
   Delivery produce_sync(std::string_view topic, std::string_view key, std::string_view value,
                         const std::vector<Header>& headers);
   Status flush(std::chrono::milliseconds timeout);
+  // With serve_on_caller: serves delivery reports until `ready()` (e.g. a future a delivery
+  // callback sets) turns true. Without: returns at once (the poll thread serves them; block on
+  // the result itself).
+  void wait_for(const std::function<bool()>& ready);
 
   Status begin_transaction();
   Status commit_transaction();
@@ -78,6 +89,7 @@ class Producer {
   std::chrono::milliseconds timeout_{30000};
   std::atomic<bool> stop_{false};
   std::thread poller_;
+  bool serve_on_caller_ = false;
 };
 
 // Error from a librdkafka error code, with a code class that tells transient from permanent.

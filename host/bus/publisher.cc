@@ -94,7 +94,13 @@ Publisher::Publisher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Publisher::~Publisher() = default;
 
 Result<std::unique_ptr<Publisher>> Publisher::create(const ClientConfig& config) {
+  return create(config, Deliveries::kLibraryThread);
+}
+
+Result<std::unique_ptr<Publisher>> Publisher::create(const ClientConfig& config,
+                                                     Deliveries deliveries) {
   bus::Producer::Options opts;
+  opts.serve_on_caller = deliveries == Deliveries::kCallerThread;
   opts.properties = {{"acks", config.acks}, {"retries", std::to_string(config.retries)}};
   for (const auto& [k, v] : bus::producer_properties(config)) opts.properties[k] = v;
   opts.transactional_id = config.transactional_id;
@@ -151,6 +157,9 @@ Publisher::BatchResult Publisher::publish_batch(const std::vector<WalletEvent>& 
       if (!s.ok()) promise->set_value(s);
     }
     for (size_t i = 0; i < futures.size(); ++i) {
+      impl_->producer->wait_for([&] {
+        return futures[i].wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+      });
       result.events[i] = futures[i].get();
       if (!result.events[i].ok() && result.status.ok()) result.status = result.events[i];
     }

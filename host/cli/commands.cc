@@ -121,7 +121,8 @@ int publish(const std::string& path, const std::string& input, bool dry_run) {
       std::fprintf(stderr, "%s\n", client.error().message.c_str());
       return client.error().code == Error::Code::kInvalidArgument ? config::kExitConfig : 1;
     }
-    auto created = Publisher::create(client.value());
+    // One thread publishes everything: serve the delivery reports on it (see Deliveries).
+    auto created = Publisher::create(client.value(), Publisher::Deliveries::kCallerThread);
     if (!created.ok()) {
       std::fprintf(stderr, "publish: %s\n", created.error().message.c_str());
       return 1;

@@ -9,6 +9,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "support.h"
 #include "wallet_eventd/client.h"
@@ -291,6 +292,60 @@ TEST(Client, BatchWithoutTransactionReturnsAResultPerEvent) {
   EXPECT_TRUE(ok.status.ok()) << ok.status.message();
   ASSERT_EQ(ok.events.size(), 2u);
   EXPECT_TRUE(ok.events[0].ok() && ok.events[1].ok());
+}
+
+// Deliveries::kCallerThread: every `done` runs exactly once, on the publishing thread, inside a
+// publish_async or flush call; publish() and publish_batch() return (they serve the reports
+// they wait for); what was published is on the bus.
+TEST(Client, CallerThreadDeliveriesRunEveryCallbackOnThePublishingThread) {
+  const std::string prefix = wep_it::unique_prefix();
+  const ClientConfig cfg = wep_it::client_config(prefix);
+  auto created = Publisher::create(cfg, Publisher::Deliveries::kCallerThread);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  Publisher& publisher = *created.value();
+  const std::thread::id me = std::this_thread::get_id();
+
+  constexpr int kAsync = 500;
+  std::vector<WalletEvent> sent;
+  std::vector<int> calls(kAsync, 0);
+  std::atomic<int> elsewhere{0}, failed{0};
+  std::atomic<bool> inside_a_call{false};
+  std::atomic<int> outside{0};
+  for (int i = 0; i < kAsync; ++i) {
+    sent.push_back(key_created("wallet-" + std::to_string(i % 7), "a" + std::to_string(i)));
+    inside_a_call = true;
+    Status s = publisher.publish_async(sent.back(), {}, [&, i](const Status& st) {
+      ++calls[i];
+      if (std::this_thread::get_id() != me) ++elsewhere;
+      if (!inside_a_call) ++outside;
+      if (!st.ok()) ++failed;
+    });
+    inside_a_call = false;
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  inside_a_call = true;
+  ASSERT_TRUE(publisher.flush(30s).ok());
+  inside_a_call = false;
+  for (int i = 0; i < kAsync; ++i) ASSERT_EQ(calls[i], 1) << i;
+  EXPECT_EQ(elsewhere.load(), 0);
+  EXPECT_EQ(outside.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+
+  // The waiting calls serve their own reports rather than waiting forever.
+  sent.push_back(key_created("wallet-sync", "sync"));
+  Status s = publisher.publish(sent.back());
+  ASSERT_TRUE(s.ok()) << s.message();
+  std::vector<WalletEvent> batch = {key_created("wallet-b", "b1"), key_created("wallet-b", "b2")};
+  auto result = publisher.publish_batch(batch);
+  ASSERT_TRUE(result.status.ok()) << result.status.message();
+  sent.insert(sent.end(), batch.begin(), batch.end());
+
+  auto sub = subscribe(cfg, "caller", {EventType::kKeyCreated});
+  ASSERT_NE(sub, nullptr);
+  auto got = collect(*sub, sent.size(), 60s, 3s);
+  EXPECT_TRUE(got.errors.empty());
+  EXPECT_EQ(got.events.size(), sent.size());
+  EXPECT_EQ(ids_of(got.events), ids_of(sent));
 }
 
 TEST(Client, TransactionalBatchAbortedMidwayShowsNothingCommittedOneShowsAll) {
