@@ -5,7 +5,7 @@
 //       event ids, correlation ids, nonces, key ids, ... and event times. Writes NDJSON (the
 //       compact wire form), and with --kcat-out one "wallet_id<TAB>json" file per topic suffix
 //       (PREFIX.<suffix>) for kcat -P -K '\t'.
-//   bench_tool pub-api --bootstrap B --prefix P --in FILE
+//   bench_tool pub-api --bootstrap B --prefix P --in FILE [--deliveries library|caller]
 //       The C++ Publisher API: decodes FILE into memory (not timed), then times publish_async
 //       of every event and the final flush. Prints "events N seconds S failed F".
 //   bench_tool pace --rate R --count N --golden DIR (--bootstrap B --prefix P | --kcat-lines)
@@ -239,7 +239,11 @@ std::unique_ptr<Publisher> make_publisher(const Args& a) {
   ClientConfig cfg;
   cfg.bootstrap_servers = a.need("bootstrap");
   cfg.topic_prefix = a.get("prefix", "wallet");
-  auto p = Publisher::create(cfg);
+  const std::string deliveries = a.get("deliveries", "library");
+  if (deliveries != "library" && deliveries != "caller")
+    die("--deliveries must be library or caller, got " + deliveries);
+  auto p = Publisher::create(cfg, deliveries == "caller" ? Publisher::Deliveries::kCallerThread
+                                                         : Publisher::Deliveries::kLibraryThread);
   if (!p.ok()) die("publisher: " + p.error().message);
   return std::move(p).value();
 }
