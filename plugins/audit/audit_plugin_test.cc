@@ -844,14 +844,16 @@ TEST(PayloadWriterTest, WritesEscapesNumbersAndNestingAsNlohmannDid) {
   const std::vector<std::string> payloads = {
       R"({})",
       R"({"b":1,"a":2,"B":3,"_":4,"aa":5,"":6})",
-      R"({"s":"quote \" backslash \\ slash \/ tab \t nl \n cr \r bs \b ff \f nul \u0000 us \u001f del )"
+      R"({"s":"quote \" backslash \\ slash \/ tab \t nl \n cr \r bs \b ff \f )"
+      R"(nul \u0000 us \u001f del )"
       "\x7f"
       R"( e\u0301 \u00e9 é 😀 \ud83d\ude00"})",
       R"({"k\"ey\n":"v","\u00e9":"x"})",
       R"({"n":[0,-0,1,-1,9223372036854775807,-9223372036854775808,18446744073709551615]})",
       R"({"d":[1.0,-0.0,6.0,1e2,1.5,0.1,1e-7,1.5e300,-2.5e-300,123456789012345678901234567890]})",
       R"({"t":true,"f":false,"z":null,"e":[],"o":{},"nest":[[[{"x":[{}]}]]]})",
-      R"({"secret":{"b":[1,2,{"z":1,"a":"x"}],"a":1.0},"list":[1,"a"],"deep":{"er":{"est":7,"other":"kept"},"x":1}})",
+      R"({"secret":{"b":[1,2,{"z":1,"a":"x"}],"a":1.0},"list":[1,"a"],)"
+      R"("deep":{"er":{"est":7,"other":"kept"},"x":1}})",
       R"({"secret":null,"deep":{"er":"not an object"},"list":false})",
       R"({"secret":"plain","deep":{"er":{"est":"s"}},"credential":"c","vp_token":{"a":1}})",
   };

@@ -135,11 +135,11 @@ class Publisher {
   Status publish_json(const WalletEvent& event, std::string_view json);
 
   // Queues the record and returns at once; `done` runs with the outcome on a library thread
-  // (it must be thread-safe and must not block for long), or see Deliveries::kCallerThread. `json`
-  // empty = encode and check the event as publish() does; a non-empty `json` is sent verbatim
-  // without that check (for callers that decoded it themselves, like `wallet-eventd publish`). When
-  // the returned Status is an error, nothing was queued and `done` is not called. flush() waits for
-  // all of them.
+  // (it must be thread-safe and must not block for long), or see Deliveries::kCallerThread.
+  // `json` empty = encode and check the event as publish() does; a non-empty `json` is sent
+  // verbatim without that check (for callers that decoded it themselves, like `wallet-eventd
+  // publish`). When the returned Status is an error, nothing was queued and `done` is not
+  // called. flush() waits for all of them.
   using Done = std::function<void(const Status&)>;
   Status publish_async(const WalletEvent& event, std::string json, Done done);
   Status flush(std::chrono::milliseconds timeout);
