@@ -72,12 +72,17 @@ struct PayloadWriter::Fast {
   // One per nesting level the parser lets through, allocated once: a level's vectors are
   // referred to while deeper levels are written.
   std::vector<Level> levels{kMaxDepth + 2};
-  std::string scratch;  // a non-string sensitive value's text, before it is hashed
+  std::string scratch;              // a non-string sensitive value's text, before it is hashed
+  std::vector<uint32_t> all_paths;  // 0..fields.size()-1: every path is active at the payload
 
   bool ready;  // the parser has its buffers (else every record goes through nlohmann)
 
   explicit Fast(const std::vector<FieldPath>& f)
-      : fields(f), ready(parser.allocate(4096, kMaxDepth) == simdjson::SUCCESS) {}
+      : fields(f),
+        all_paths(f.size()),
+        ready(parser.allocate(4096, kMaxDepth) == simdjson::SUCCESS) {
+    for (uint32_t i = 0; i < all_paths.size(); ++i) all_paths[i] = i;
+  }
 
   // Writes `value` as nlohmann's dump() would. `active` (at `depth`) are the sensitive paths
   // whose first `depth` names lead here. False when the value is not one this path writes
@@ -179,14 +184,15 @@ struct PayloadWriter::Fast {
 
 PayloadWriter::PayloadWriter(std::vector<FieldPath> sensitive_fields)
     : fields_(std::move(sensitive_fields)) {
+  bool overlapping = false;  // one path is a prefix of another: the order of hashing matters
   for (size_t i = 0; i < fields_.size(); ++i)
     for (size_t j = 0; j < fields_.size(); ++j) {
       if (i == j) continue;
       const FieldPath& a = fields_[i];
       const FieldPath& b = fields_[j];
-      if (a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin())) overlapping_ = true;
+      if (a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin())) overlapping = true;
     }
-  if (!overlapping_) fast_ = std::make_unique<Fast>(fields_);
+  if (!overlapping) fast_ = std::make_unique<Fast>(fields_);
 }
 
 PayloadWriter::~PayloadWriter() = default;
@@ -209,9 +215,7 @@ std::string PayloadWriter::Write(std::string_view raw_json, std::string_view eve
       if (payloads == 0 || (payloads == 1 && !payload.is_object()))
         return "audit: raw_json has no payload object";
       if (payloads == 1) {
-        std::vector<uint32_t> all(fields_.size());
-        for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
-        if (fast_->Value(payload, out, all, 0)) {
+        if (fast_->Value(payload, out, fast_->all_paths, 0)) {
           *security_relevant = SecurityRelevant(event_type, payload.get_object().value_unsafe());
           return "";
         }

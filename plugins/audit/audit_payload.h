@@ -45,8 +45,7 @@ class PayloadWriter {
                                 std::string* out, bool* security_relevant) const;
 
   std::vector<FieldPath> fields_;
-  bool overlapping_ = false;  // one path is a prefix of another: the order of hashing matters
-  std::unique_ptr<Fast> fast_;
+  std::unique_ptr<Fast> fast_;  // null when sensitive paths overlap (nlohmann for every record)
   uint64_t slow_writes_ = 0;
 };
 
