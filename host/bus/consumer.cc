@@ -71,7 +71,11 @@ void Consumer::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     }
     if (self->options_.on_assign) self->options_.on_assign(to_vector(parts));
   } else {
-    if (self->options_.on_revoke) self->options_.on_revoke(to_vector(parts));
+    auto revoked = to_vector(parts);
+    if (self->options_.on_revoke) self->options_.on_revoke(revoked);
+    // Records of these partitions that poll_batch took before this callback are not the
+    // owner's any more: poll_batch drops them (see there).
+    self->revoked_in_poll_.insert(self->revoked_in_poll_.end(), revoked.begin(), revoked.end());
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts))
         log_message(LogLevel::kError, kafka_error(e, "incremental_unassign").message);
@@ -173,6 +177,7 @@ Consumer::~Consumer() {
 }
 
 std::vector<MessagePtr> Consumer::poll_batch(size_t max, std::chrono::milliseconds timeout) {
+  revoked_in_poll_.clear();  // a revoke outside poll_batch (close) concerns no record here
   std::vector<MessagePtr> out;
   out.reserve(std::min<size_t>(max, 1024));  // batch_size may be large, traffic thin
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -182,6 +187,7 @@ std::vector<MessagePtr> Consumer::poll_batch(size_t max, std::chrono::millisecon
   while (out.size() < max) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), wait_ms);
     if (m == nullptr) {
+      if (!revoked_in_poll_.empty()) drop_revoked(&out);
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
@@ -189,6 +195,7 @@ std::vector<MessagePtr> Consumer::poll_batch(size_t max, std::chrono::millisecon
       continue;
     }
     wait_ms = 0;
+    if (!revoked_in_poll_.empty()) drop_revoked(&out);
     if (m->err) {
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         log_message(LogLevel::kWarn, std::string("consumer ") + options_.group_id + ": " +
@@ -206,6 +213,21 @@ std::vector<MessagePtr> Consumer::poll_batch(size_t max, std::chrono::millisecon
     if (wake_policy_->should_wake(rd_kafka_queue_length(queue_))) waker_->wake();
   }
   return out;
+}
+
+void Consumer::drop_revoked(std::vector<MessagePtr>* out) {
+  // A rebalance served inside this poll took partitions away after some of their records were
+  // taken: nobody handled those, and the partitions' next owner (perhaps this consumer again,
+  // from the committed offset) reads them again. Handing them over would let the pipeline
+  // record offsets of partitions it no longer owns.
+  auto gone = [&](const MessagePtr& m) {
+    const char* topic = rd_kafka_topic_name(m->rkt);
+    for (const auto& [t, p] : revoked_in_poll_)
+      if (p == m->partition && t == topic) return true;
+    return false;
+  };
+  out->erase(std::remove_if(out->begin(), out->end(), gone), out->end());
+  revoked_in_poll_.clear();
 }
 
 Status Consumer::commit(const OffsetMap& offsets) {

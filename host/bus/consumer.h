@@ -49,7 +49,8 @@ class Consumer {
   ~Consumer();
 
   // Up to `max` messages, waiting at most `timeout` for the first and then until the batch is
-  // full or the timeout passed. Errors that are not records are logged and skipped.
+  // full or the timeout passed. Errors that are not records are logged and skipped, and so
+  // are records taken before a rebalance in the same call revoked their partition.
   std::vector<MessagePtr> poll_batch(size_t max, std::chrono::milliseconds timeout);
 
   // Commits the given next-offsets synchronously.
@@ -75,6 +76,7 @@ class Consumer {
   static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
   static int stats_cb(rd_kafka_t* rk, char* json, size_t len, void* opaque);
+  void drop_revoked(std::vector<MessagePtr>* out);
 
   Options options_;
   KafkaPtr rk_;
@@ -82,6 +84,7 @@ class Consumer {
   rd_kafka_queue_t* queue_ = nullptr;
   std::unique_ptr<FetchWakePolicy> wake_policy_;
   std::unique_ptr<FetchWaker> waker_;
+  std::vector<TopicPartition> revoked_in_poll_;  // by a rebalance inside the current poll
   bool closed_ = false;
   bool left_unclean_ = false;  // close() gave up on leaving the group
 };
