@@ -34,6 +34,7 @@ struct Pipeline::Batch {
   std::string text;                              // their metadata strings (check_event)
   std::vector<std::vector<wep_header>> headers;  // filled for the events handed out only
   std::vector<uint32_t> attempts;                // deliveries made so far
+  std::vector<size_t> wanted;                    // the records to hand to the instance
 };
 
 namespace {
@@ -65,8 +66,10 @@ void name_thread(std::string_view role, const std::string& instance) {
   pthread_setname_np(pthread_self(), name.c_str());
 }
 
+}  // namespace
+
 // One call of handle_batch: the views and result slots it was given.
-struct Call {
+struct HandlerCall {
   std::shared_ptr<void> keep_alive;  // the Batch whose bytes the views point into
   std::vector<wep_event> events;
   std::vector<wep_event_result> results;
@@ -76,11 +79,12 @@ struct Call {
   std::vector<const wep_event*> event_ptrs;
   std::vector<wep_event_result*> result_ptrs;
   wep_batch batch{};
+  std::chrono::steady_clock::time_point started;   // when the pipeline handed it over
+  std::chrono::steady_clock::time_point finished;  // when handle_batch returned (worker)
   int32_t rc = WEP_OK;
   char err[kMessageCapacity] = {0};
 };
-
-}  // namespace
+using Call = HandlerCall;
 
 // Runs handle_batch on a worker thread so that a plugin that blocks past its deadline does not
 // block the pipeline's bookkeeping; the pipeline waits for the worker before the next call, so
@@ -110,32 +114,32 @@ class HandlerRunner {
     }
     return true;
   }
-  // Starts the call and waits up to `timeout`; true when it returned in time.
-  bool run(std::shared_ptr<Call> call, std::chrono::milliseconds timeout) {
-    const auto started = std::chrono::steady_clock::now();
+  // Hands the call to the worker and returns at once; call wait_idle() first.
+  void start(std::shared_ptr<Call> call) {
+    call->started = std::chrono::steady_clock::now();
     {
       std::lock_guard<std::mutex> lock(mu_);
-      job_ = call;
+      job_ = std::move(call);
       running_.store(true, std::memory_order_release);
     }
     cv_.notify_all();
+  }
+  // Waits for `call` (the last one started) until `deadline`; true when it returned in time.
+  bool await(const Call& call, std::chrono::steady_clock::time_point deadline) {
     // Blocking for the answer costs a thread wake-up (tens of microseconds on a virtual
-    // machine) per batch, more than a fast handler takes for the whole batch. While the
-    // handler's recent calls have been that fast, look for the answer for a little while,
-    // yielding the core to whoever needs it, before blocking.
+    // machine), more than a fast handler takes for a whole batch. While the handler's recent
+    // calls have been that fast, look for the answer for a little while, yielding the core to
+    // whoever needs it, before blocking.
     if (fast_) {
-      const auto spin_until = started + kSpin;
+      const auto spin_until = std::min(call.started + kSpin, deadline);
       while (std::chrono::steady_clock::now() < spin_until) {
-        if (!running_.load(std::memory_order_acquire)) {
-          fast_ = true;
-          return true;
-        }
+        if (!running_.load(std::memory_order_acquire)) return true;
         std::this_thread::yield();
       }
     }
     std::unique_lock<std::mutex> lock(mu_);
-    const bool in_time = done_cv_.wait_for(lock, timeout, [&] { return job_ == nullptr; });
-    fast_ = in_time && std::chrono::steady_clock::now() - started < kSpin;
+    const bool in_time = done_cv_.wait_until(lock, deadline, [&] { return job_ == nullptr; });
+    fast_ = in_time && call.finished - call.started < kSpin;
     return in_time;
   }
   bool busy() {
@@ -152,6 +156,7 @@ class HandlerRunner {
       std::shared_ptr<Call> call = job_;
       lock.unlock();
       call->rc = instance_->handle_batch(&call->batch, call->err, sizeof call->err);
+      call->finished = std::chrono::steady_clock::now();
       call.reset();  // before reporting: the pipeline may reuse the call once it is finished
       lock.lock();
       job_ = nullptr;
@@ -259,39 +264,59 @@ std::string Pipeline::status_text() const {
 }
 
 void Pipeline::run() {
-  // One Batch serves poll after poll (its vectors keep their storage: allocating the decoded
-  // events' slots per batch made glibc consolidate its free lists each time), unless a handler
-  // that outlived its deadline still reads it.
-  std::shared_ptr<Batch> shared;
+  // The instance's handler works on one batch while this thread reads and checks the next:
+  // reading overlaps the handler's I/O (an fsync, an HTTP round trip) instead of waiting for
+  // it. The next batch is handed over only once the previous one is settled (its retries and
+  // dead letters included), so each partition's records still reach the handler in order.
   while (!stop_.load()) {
-    if (shared == nullptr || shared.use_count() != 1) shared = std::make_shared<Batch>();
-    shared->msgs = consumer_->poll_batch(options_.batch_size, options_.batch_timeout);
-    if (!shared->msgs.empty()) {
-      process(shared);
+    std::shared_ptr<Batch> batch = take_batch();
+    batch->msgs = consumer_->poll_batch(options_.batch_size, options_.batch_timeout);
+    const bool checked = check(*batch);
+    if (!settle() || !checked) {  // stopped
+      recycle(std::move(batch));
+      continue;
     }
-    if (shared.use_count() == 1) {
-      shared->msgs.clear();  // the records go back to librdkafka now
-      shared->checked.clear();
-      shared->text.clear();
-      // headers[i] keep their storage too: dispatch() refills one before handing it out.
-    } else {
-      shared.reset();
-    }
+    // Nothing is in flight here, so the flush hook never runs beside handle_batch.
     commit(false);
+    if (batch->wanted.empty()) {
+      record(*batch);
+      recycle(std::move(batch));
+    } else if (!stop_.load() && runner_->wait_idle(stop_)) {  // else: not handed, comes again
+      std::vector<size_t> pending = batch->wanted;
+      auto call = start_call(batch, pending, 1);
+      in_flight_ = InFlight{std::move(batch), std::move(pending), std::move(call), 1};
+    }
   }
+  settle();
   commit(true);
   consumer_->close();
   state_ = PipelineState::kStopped;
 }
 
-void Pipeline::process(const std::shared_ptr<Batch>& shared) {
-  Batch& batch = *shared;
+std::shared_ptr<Pipeline::Batch> Pipeline::take_batch() {
+  // Batches serve poll after poll (their vectors keep their storage: allocating the decoded
+  // events' slots per batch made glibc consolidate its free lists each time).
+  if (spare_batch_ != nullptr) return std::move(spare_batch_);
+  return std::make_shared<Batch>();
+}
+
+void Pipeline::recycle(std::shared_ptr<Batch> batch) {
+  // A handler that outlived its deadline still reads its batch: that one is let go.
+  if (batch == nullptr || batch.use_count() != 1) return;
+  batch->msgs.clear();  // the records go back to librdkafka now
+  batch->checked.clear();
+  batch->text.clear();
+  batch->wanted.clear();
+  // headers[i] keep their storage too: start_call() refills one before handing it out.
+  spare_batch_ = std::move(batch);
+}
+
+bool Pipeline::check(Batch& batch) {
   const size_t n = batch.msgs.size();
   batch.checked.resize(n);
   batch.headers.resize(n);
   batch.attempts.assign(n, 0);
-  std::vector<size_t> wanted;
-  // Per partition: the first offset that is not resolved yet (if any) caps what is committed.
+  batch.wanted.clear();
   for (size_t i = 0; i < n; ++i) {
     const rd_kafka_message_t* m = batch.msgs[i].get();
     // Validated like decode_event, without building the typed event: the host hands plugins
@@ -305,7 +330,7 @@ void Pipeline::process(const std::shared_ptr<Batch>& shared) {
         log_message(LogLevel::kWarn, std::string("invalid record ") + rd_kafka_topic_name(m->rkt) +
                                          "[" + std::to_string(m->partition) + "]@" +
                                          std::to_string(m->offset) + ": " + e.message());
-        if (!dead_letter(m, "decode", code, e.message(), 1)) return;
+        if (!dead_letter(m, "decode", code, e.message(), 1)) return false;
       } else if (skipped_ != nullptr) {
         skipped_->inc();  // the validator dead-letters it
       }
@@ -323,15 +348,18 @@ void Pipeline::process(const std::shared_ptr<Batch>& shared) {
     }
     batch.checked[i] = checked.value();
     batch.headers[i].clear();
-    wanted.push_back(i);
+    batch.wanted.push_back(i);
   }
-  if (!wanted.empty() && !dispatch(shared, wanted)) return;  // stopped: nothing recorded
+  return true;
+}
+
+void Pipeline::record(const Batch& batch) {
   // Records come in runs of one partition: look the partition up once per run.
   int64_t* next = nullptr;
   const rd_kafka_topic_t* run_topic = nullptr;
   int32_t run_partition = -1;
-  for (size_t i = 0; i < n; ++i) {
-    const rd_kafka_message_t* m = batch.msgs[i].get();
+  for (const auto& msg : batch.msgs) {
+    const rd_kafka_message_t* m = msg.get();
     if (next == nullptr || m->rkt != run_topic || m->partition != run_partition) {
       run_topic = m->rkt;
       run_partition = m->partition;
@@ -341,87 +369,104 @@ void Pipeline::process(const std::shared_ptr<Batch>& shared) {
   }
 }
 
-bool Pipeline::dispatch(const std::shared_ptr<Batch>& shared, std::vector<size_t> pending) {
+bool Pipeline::settle() {
+  if (!in_flight_) return true;
+  InFlight f = std::move(*in_flight_);
+  in_flight_.reset();
+  const bool resolved = complete(f.batch, std::move(f.pending), std::move(f.call), f.attempt);
+  if (resolved) record(*f.batch);  // stopped: nothing recorded, the records come again
+  recycle(std::move(f.batch));
+  return resolved;
+}
+
+std::shared_ptr<HandlerCall> Pipeline::start_call(const std::shared_ptr<Batch>& shared,
+                                                  const std::vector<size_t>& pending,
+                                                  uint32_t attempt) {
   Batch& batch = *shared;
-  const auto& retry = options_.retry;
-  uint32_t attempt = 1;
-  while (!pending.empty()) {
-    if (!runner_->wait_idle(stop_)) return false;
-    state_ = PipelineState::kRunning;
-    // Reuse the last call's buffers when nobody else holds them (the worker lets go of a call
-    // before it reports it finished).
-    std::shared_ptr<Call> call = std::static_pointer_cast<Call>(std::move(spare_call_));
-    if (call == nullptr || call.use_count() != 1) {
-      call = std::make_shared<Call>();
-    } else {
-      call->event_ptrs.clear();
-      call->result_ptrs.clear();
-      call->rc = WEP_OK;
-      std::fill(std::begin(call->err), std::end(call->err), '\0');
-    }
-    call->keep_alive = shared;  // the plugin's views point into it
-    const size_t k = pending.size();
-    call->events.assign(k, wep_event{});
-    call->results.resize(k);
-    call->messages.assign(k * kMessageCapacity, '\0');
-    for (size_t j = 0; j < k; ++j) {
-      const size_t i = pending[j];
-      const rd_kafka_message_t* m = batch.msgs[i].get();
-      const CheckedEvent& ev = batch.checked[i];
-      if (attempt == 1) {
-        rd_kafka_headers_t* hdrs = nullptr;
-        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          const char* name;
-          const void* value;
-          size_t size;
-          for (size_t h = 0;
-               rd_kafka_header_get_all(hdrs, h, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-               ++h) {
-            batch.headers[i].push_back(
-                {str(name), {static_cast<const char*>(value), value != nullptr ? size : 0}});
-          }
+  state_ = PipelineState::kRunning;
+  // Reuse the last call's buffers when nobody else holds them (the worker lets go of a call
+  // before it reports it finished).
+  std::shared_ptr<Call> call = std::move(spare_call_);
+  if (call == nullptr || call.use_count() != 1) {
+    call = std::make_shared<Call>();
+  } else {
+    call->event_ptrs.clear();
+    call->result_ptrs.clear();
+    call->rc = WEP_OK;
+    std::fill(std::begin(call->err), std::end(call->err), '\0');
+  }
+  call->keep_alive = shared;  // the plugin's views point into it
+  const size_t k = pending.size();
+  call->events.assign(k, wep_event{});
+  call->results.resize(k);
+  call->messages.assign(k * kMessageCapacity, '\0');
+  for (size_t j = 0; j < k; ++j) {
+    const size_t i = pending[j];
+    const rd_kafka_message_t* m = batch.msgs[i].get();
+    const CheckedEvent& ev = batch.checked[i];
+    if (attempt == 1) {
+      rd_kafka_headers_t* hdrs = nullptr;
+      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* name;
+        const void* value;
+        size_t size;
+        for (size_t h = 0;
+             rd_kafka_header_get_all(hdrs, h, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+             ++h) {
+          batch.headers[i].push_back(
+              {str(name), {static_cast<const char*>(value), value != nullptr ? size : 0}});
         }
       }
-      batch.attempts[i] = attempt;
-      wep_event& e = call->events[j];
-      e.struct_size = sizeof(wep_event);
-      e.event_type = static_cast<int32_t>(ev.type);
-      e.event_type_name = str(event_type_name(ev.type));
-      e.event_id = str(ev.event_id.in(batch.text));
-      e.timestamp = str(ev.timestamp_text.in(batch.text));
-      e.timestamp_unix_ns = ev.timestamp.time_since_epoch().count();
-      e.correlation_id = str(ev.correlation_id.in(batch.text));
-      e.wallet_id = str(ev.wallet_id.in(batch.text));
-      e.schema_version = str(ev.schema_version.in(batch.text));
-      e.raw_json = str(value_of(m));
-      e.topic = str(rd_kafka_topic_name(m->rkt));
-      e.partition = m->partition;
-      e.offset = m->offset;
-      e.key = {static_cast<const char*>(m->key), m->key != nullptr ? m->key_len : 0};
-      e.headers = batch.headers[i].data();
-      e.header_count = batch.headers[i].size();
-      e.delivery_attempt = attempt;
-      call->results[j] = {sizeof(wep_event_result), WEP_RESULT_UNSET, 0,
-                          call->messages.data() + j * kMessageCapacity, kMessageCapacity};
     }
-    call->event_ptrs.reserve(k);
-    call->result_ptrs.reserve(k);
-    for (size_t j = 0; j < k; ++j) {
-      call->event_ptrs.push_back(&call->events[j]);
-      call->result_ptrs.push_back(&call->results[j]);
+    batch.attempts[i] = attempt;
+    wep_event& e = call->events[j];
+    e.struct_size = sizeof(wep_event);
+    e.event_type = static_cast<int32_t>(ev.type);
+    e.event_type_name = str(event_type_name(ev.type));
+    e.event_id = str(ev.event_id.in(batch.text));
+    e.timestamp = str(ev.timestamp_text.in(batch.text));
+    e.timestamp_unix_ns = ev.timestamp.time_since_epoch().count();
+    e.correlation_id = str(ev.correlation_id.in(batch.text));
+    e.wallet_id = str(ev.wallet_id.in(batch.text));
+    e.schema_version = str(ev.schema_version.in(batch.text));
+    e.raw_json = str(value_of(m));
+    e.topic = str(rd_kafka_topic_name(m->rkt));
+    e.partition = m->partition;
+    e.offset = m->offset;
+    e.key = {static_cast<const char*>(m->key), m->key != nullptr ? m->key_len : 0};
+    e.headers = batch.headers[i].data();
+    e.header_count = batch.headers[i].size();
+    e.delivery_attempt = attempt;
+    call->results[j] = {sizeof(wep_event_result), WEP_RESULT_UNSET, 0,
+                        call->messages.data() + j * kMessageCapacity, kMessageCapacity};
+  }
+  call->event_ptrs.reserve(k);
+  call->result_ptrs.reserve(k);
+  for (size_t j = 0; j < k; ++j) {
+    call->event_ptrs.push_back(&call->events[j]);
+    call->result_ptrs.push_back(&call->results[j]);
+  }
+  call->batch = {sizeof(wep_batch), call->event_ptrs.data(), call->result_ptrs.data(), k,
+                 plugins::monotonic_ns() +
+                     static_cast<uint64_t>(options_.handler_timeout.count()) * 1000000ull};
+  runner_->start(call);
+  return call;
+}
+
+bool Pipeline::complete(const std::shared_ptr<Batch>& shared, std::vector<size_t> pending,
+                        std::shared_ptr<Call> call, uint32_t attempt) {
+  Batch& batch = *shared;
+  const auto& retry = options_.retry;
+  while (true) {
+    const bool in_time = runner_->await(*call, call->started + options_.handler_timeout);
+    if (batch_seconds_ != nullptr) {
+      const auto end = in_time ? call->finished : std::chrono::steady_clock::now();
+      batch_seconds_->observe(std::chrono::duration<double>(end - call->started).count());
     }
-    const auto started = std::chrono::steady_clock::now();
-    call->batch = {sizeof(wep_batch), call->event_ptrs.data(), call->result_ptrs.data(), k,
-                   plugins::monotonic_ns() +
-                       static_cast<uint64_t>(options_.handler_timeout.count()) * 1000000ull};
-    const bool in_time = runner_->run(call, options_.handler_timeout);
-    if (batch_seconds_ != nullptr)
-      batch_seconds_->observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 
     std::vector<size_t> again;
     uint32_t retry_after_ms = 0;
-    for (size_t j = 0; j < k; ++j) {
+    for (size_t j = 0; j < pending.size(); ++j) {
       const size_t i = pending[j];
       const rd_kafka_message_t* m = batch.msgs[i].get();
       int32_t code;
@@ -477,15 +522,15 @@ bool Pipeline::dispatch(const std::shared_ptr<Batch>& shared, std::vector<size_t
       last_error_ = "handler exceeded handler_timeout_ms";
     }
     pending = std::move(again);
-    if (!pending.empty()) {
-      double backoff = retry.initial_backoff_ms * std::pow(retry.multiplier, attempt - 1);
-      backoff = std::min<double>(backoff, retry.max_backoff_ms);
-      backoff = std::max<double>(backoff, retry_after_ms);
-      if (!wait(std::chrono::milliseconds(static_cast<int64_t>(backoff)))) return false;
-      ++attempt;
-    }
+    if (pending.empty()) return true;
+    double backoff = retry.initial_backoff_ms * std::pow(retry.multiplier, attempt - 1);
+    backoff = std::min<double>(backoff, retry.max_backoff_ms);
+    backoff = std::max<double>(backoff, retry_after_ms);
+    if (!wait(std::chrono::milliseconds(static_cast<int64_t>(backoff)))) return false;
+    ++attempt;
+    if (!runner_->wait_idle(stop_)) return false;
+    call = start_call(shared, pending, attempt);
   }
-  return true;
 }
 
 bool Pipeline::dead_letter(const rd_kafka_message_t* m, const std::string& stage,
@@ -526,6 +571,13 @@ bool Pipeline::dead_letter(const rd_kafka_message_t* m, const std::string& stage
 }
 
 bool Pipeline::wait(std::chrono::milliseconds d) {
+  if (in_rebalance_) {
+    // Called from inside librdkafka's poll (settling a batch before partitions go): polling
+    // again from here is not allowed, and nothing needs fetching; just sleep.
+    std::unique_lock<std::mutex> lock(wait_mu_);
+    wait_cv_.wait_for(lock, d, [&] { return stop_.load(); });
+    return !stop_.load();
+  }
   consumer_->pause_all();
   auto deadline = std::chrono::steady_clock::now() + d;
   while (!stop_.load() && std::chrono::steady_clock::now() < deadline) {
@@ -544,6 +596,9 @@ bool Pipeline::wait(std::chrono::milliseconds d) {
 void Pipeline::commit(bool force) {
   auto now = std::chrono::steady_clock::now();
   if (done_.empty() || (!force && now - last_commit_ < options_.commit_interval)) return;
+  // A handler call that outlived its deadline may still be running: flush must not run beside
+  // it (the ABI's threading rule), so the commit waits until it has returned.
+  if (runner_ != nullptr && runner_->busy()) return;
   last_commit_ = now;
   if (instance_ != nullptr) {
     Status f = instance_->flush();
@@ -566,6 +621,11 @@ void Pipeline::commit(bool force) {
 }
 
 void Pipeline::on_revoke(const std::vector<bus::TopicPartition>& parts) {
+  // The batch in the handler's hands is settled first, retries included, as if it had been
+  // handed over synchronously: what it resolved is committed while the partitions are ours.
+  in_rebalance_ = true;
+  settle();
+  in_rebalance_ = false;
   commit(true);
   // Whatever could not be committed now belongs to the next owner, who redelivers it.
   for (const auto& tp : parts) done_.erase(tp);

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,6 +50,7 @@ enum class PipelineState { kStarting, kRunning, kStuck, kStopped, kFailed };
 std::string_view to_string(PipelineState state);
 
 class HandlerRunner;  // runs handle_batch on a worker thread with a deadline
+struct HandlerCall;   // one handle_batch call: its views and result slots
 
 class Pipeline {
  public:
@@ -68,14 +70,36 @@ class Pipeline {
 
  private:
   struct Batch;
+  // A batch whose handler call was started and not yet settled (at most one).
+  struct InFlight {
+    std::shared_ptr<Batch> batch;
+    std::vector<size_t> pending;  // the records handed over
+    std::shared_ptr<HandlerCall> call;
+    uint32_t attempt = 1;
+  };
   void run();
-  void process(const std::shared_ptr<Batch>& batch);
-  // Handles the wanted events of a batch with retries; false if stopped before all resolved.
-  bool dispatch(const std::shared_ptr<Batch>& batch, std::vector<size_t> pending);
+  std::shared_ptr<Batch> take_batch();
+  void recycle(std::shared_ptr<Batch> batch);
+  // Checks every record of the batch and fills its `wanted`; the validator dead-letters what
+  // is invalid here (false if stopped before that was done).
+  bool check(Batch& batch);
+  // Records the batch's offsets as resolved.
+  void record(const Batch& batch);
+  // Finishes the in-flight batch (its retries and dead letters) and records it; false if the
+  // pipeline was stopped before every record was resolved (nothing is recorded then).
+  bool settle();
+  // Hands `pending` (indexes into the batch) to the handler's thread and returns.
+  std::shared_ptr<HandlerCall> start_call(const std::shared_ptr<Batch>& batch,
+                                          const std::vector<size_t>& pending, uint32_t attempt);
+  // Waits for `call`, resolves its results and retries until every record is done or
+  // dead-lettered; false if stopped before all were resolved.
+  bool complete(const std::shared_ptr<Batch>& batch, std::vector<size_t> pending,
+                std::shared_ptr<HandlerCall> call, uint32_t attempt);
   // Dead-letters one record, retrying the write until it succeeds or the pipeline stops.
   bool dead_letter(const rd_kafka_message_t* msg, const std::string& stage, const std::string& code,
                    const std::string& error, uint32_t attempts);
-  // Sleeps up to `d` keeping the group membership alive; false if asked to stop.
+  // Sleeps up to `d` keeping the group membership alive (by polling, except inside a rebalance
+  // callback); false if asked to stop.
   bool wait(std::chrono::milliseconds d);
   void commit(bool force);
   void on_revoke(const std::vector<bus::TopicPartition>& parts);
@@ -110,10 +134,13 @@ class Pipeline {
   admin::Family* by_type_ = nullptr;
   std::array<admin::Counter*, kEventTypeCount + 1> by_type_series_{};  // by EventType (1..13)
 
-  // The last handler call's views and result buffers (a Call in pipeline.cc), kept for the next
+  // The last handler call's views and result buffers, kept for the next
   // batch once the handler has returned: allocating and freeing them per batch showed in
   // profiles. Dropped when a call outlives its deadline (the worker still holds it).
-  std::shared_ptr<void> spare_call_;
+  std::shared_ptr<HandlerCall> spare_call_;
+  std::shared_ptr<Batch> spare_batch_;  // the last settled batch, cleared, for the next poll
+  std::optional<InFlight> in_flight_;
+  bool in_rebalance_ = false;  // on_revoke is running (inside librdkafka's poll)
 };
 
 }  // namespace wallet_eventd::dispatch

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "support.h"
 #include "wallet_eventd/client.h"
@@ -193,6 +196,44 @@ TEST(Pipeline, ASlowInstanceDoesNotDelayAnother) {
   EXPECT_LT(count_lines(slow, " done"), 10u);
   daemon.signal(SIGKILL);
   daemon.wait(std::chrono::seconds(10));
+}
+
+TEST(Pipeline, TheNextBatchIsReadWhileTheHandlerWorksYetCallsStayInOrderAndApart) {
+  // The pipeline reads and checks the next batch while handle_batch runs. Each partition's
+  // records must still reach the handler once each and in offset order, handle_batch must never
+  // be entered twice, and flush (run by every commit, once a second) never beside it.
+  const std::string prefix = wep_it::unique_prefix();
+  auto dir = wep_it::temp_dir();
+  const std::string out = (dir / "seen.txt").string();
+  wep_it::Daemon daemon(wep_it::daemon_config(
+      dir, prefix, recorder("rec", out, "      sleep_ms: 50\n", "    batch_size: 8\n")));
+  std::set<std::string> published;
+  for (int w = 0; w < 4; ++w)
+    for (const auto& id : publish_keys(prefix, 200, "wallet-" + std::to_string(w)))
+      published.insert(id);
+  ASSERT_TRUE(wep_it::eventually([&] { return count_lines(out, " done") >= 800; },
+                                 std::chrono::seconds(60)))
+      << daemon.log();
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
+  std::set<std::string> seen;
+  std::map<std::string, long long> last_offset;  // "topic/partition" -> offset
+  size_t partitions_out_of_order = 0;
+  for (const auto& line : wep_it::read_lines(out)) {
+    ASSERT_NE(line.rfind("OVERLAP", 0), 0u) << line;
+    std::istringstream in(line);
+    std::string id, type, topic, part, result;
+    long long offset = 0;
+    unsigned attempt = 0;
+    in >> id >> type >> topic >> part >> offset >> attempt >> result;
+    EXPECT_TRUE(seen.insert(id).second) << "delivered twice: " << line;
+    auto [it, first] = last_offset.emplace(topic + "/" + part, offset);
+    if (!first && offset <= it->second) ++partitions_out_of_order;
+    it->second = offset;
+  }
+  EXPECT_EQ(partitions_out_of_order, 0u);
+  EXPECT_EQ(seen, published);
+  EXPECT_GE(last_offset.size(), 2u) << "the four wallets should span partitions";
 }
 
 TEST(Pipeline, AHandlerThatBlocksPastItsTimeoutIsDeadLettered) {

@@ -4,8 +4,11 @@
  *   <event_id> <event_type> <topic> <partition> <offset> <attempt> <result>
  *
  * Config keys: output (required), fail_every, retry_times, retry_every, sleep_ms, reject.
+ * A call the host makes against the ABI's threading rule (handle_batch entered twice, or flush
+ * while handle_batch runs) adds a line starting with "OVERLAP".
  * Built only against wallet_event_plugin.h, as a vendor's plugin would be. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@ struct wep_instance {
   long retry_every; /* only every Nth offset is retried (0/1 = all) */
   long sleep_ms;    /* sleep this long per batch */
   long seen;
+  atomic_int in_handle_batch;
   const wep_host_api* host;
   wep_host_ctx* ctx;
 };
@@ -92,6 +96,7 @@ static void destroy(wep_instance* inst) {
 static int handle_batch(wep_instance* inst, const wep_batch* batch, char* err, size_t cap) {
   (void)err;
   (void)cap;
+  if (atomic_exchange(&inst->in_handle_batch, 1) != 0) fprintf(inst->out, "OVERLAP handle_batch\n");
   if (inst->sleep_ms > 0) {
     struct timespec ts = {inst->sleep_ms / 1000, (inst->sleep_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -116,10 +121,12 @@ static int handle_batch(wep_instance* inst, const wep_batch* batch, char* err, s
             (int)e->partition, (long long)e->offset, (unsigned)e->delivery_attempt, outcome);
   }
   fflush(inst->out);
+  atomic_store(&inst->in_handle_batch, 0);
   return WEP_OK;
 }
 
 static int flush_hook(wep_instance* inst, char* err, size_t cap) {
+  if (atomic_load(&inst->in_handle_batch) != 0) fprintf(inst->out, "OVERLAP flush\n");
   if (fflush(inst->out) != 0) {
     wep_write_message(err, cap, strerror(errno), strlen(strerror(errno)));
     return WEP_ERR_UNAVAILABLE;
