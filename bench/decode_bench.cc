@@ -1,8 +1,8 @@
 // Microbenchmarks of the event model: decode_event per golden event type (as stored, and
 // compacted the way producers write records), encode_event, a nlohmann::json parse of the same
 // bytes for scale, and the timestamp/UUID helpers. And the cost of the C ABI: handing a batch
-// of decoded events to a plugin (bench/noop_plugin, loaded with dlopen) the way the pipeline
-// does, beside a direct C++ virtual call with the same work, at batch sizes 1, 64 and 512.
+// of checked events to a plugin (bench/noop_plugin, loaded with dlopen) with the pipeline's own
+// HandlerCall, beside a direct C++ virtual call with the same work, at batch sizes 1, 64, 512.
 //
 //   micro_bench [--benchmark_filter=decode/] [--shared-dir=<path to shared/>]
 //               [--noop-plugin=<path to noop.so>]
@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "dispatch/handler_call.h"
 #include "wallet_event_plugin.h"
 #include "wallet_eventd/events.h"
 
@@ -130,9 +131,15 @@ struct FakeRecord {
 };
 
 struct DispatchInput {
-  std::vector<WalletEvent> events;
+  std::vector<WalletEvent> events;  // for the direct C++ baseline
   std::vector<FakeRecord> records;
+  // What the pipeline hands over: check_event's result and metadata text, header views.
+  std::vector<wallet_eventd::CheckedEvent> checked;
+  std::string text;
+  std::vector<std::vector<wep_header>> headers;
 };
+
+wep_str str(std::string_view s) { return {s.data(), s.size()}; }
 
 DispatchInput make_input(const std::vector<Golden>& golden, size_t n) {
   DispatchInput in;
@@ -151,7 +158,14 @@ DispatchInput make_input(const std::vector<Golden>& golden, size_t n) {
                  {"correlation_id", md.correlation_id},
                  {"wallet_id", md.wallet_id},
                  {"schema_version", md.schema_version}};
+    auto checked = wallet_eventd::check_event(r.value, &in.text);
+    if (!checked.ok()) throw std::runtime_error("golden event refused: " + g.name);
+    in.checked.push_back(checked.value());
     in.records.push_back(std::move(r));
+  }
+  for (const FakeRecord& r : in.records) {  // after the last push_back: the views stay valid
+    in.headers.emplace_back();
+    for (const auto& [hk, hv] : r.headers) in.headers.back().push_back({str(hk), str(hv)});
   }
   return in;
 }
@@ -215,87 +229,23 @@ std::string load_noop(const std::string& path) {
   return "";
 }
 
-wep_str str(std::string_view s) { return {s.data(), s.size()}; }
+using wallet_eventd::dispatch::HandlerCall;
+constexpr size_t kMessageCapacity = HandlerCall::kMessageCapacity;
 
-constexpr size_t kMessageCapacity = 1024;
-
-// The per-poll state of pipeline.cc (Pipeline::Batch) and one handle_batch call (Call).
-struct PipelineBatch {
-  std::vector<std::string> timestamps;
-  std::vector<std::vector<wep_header>> headers;
-  std::vector<uint32_t> attempts;
-};
-struct Call {
-  std::shared_ptr<void> keep_alive;
-  std::vector<wep_event> events;
-  std::vector<wep_event_result> results;
-  std::vector<char> messages;
-  std::unique_ptr<char[]> raw_messages;  // the proposed variant: not zero-filled
-  std::vector<const wep_event*> event_ptrs;
-  std::vector<wep_event_result*> result_ptrs;
-  wep_batch batch{};
-  int32_t rc = WEP_OK;
-  char err[kMessageCapacity] = {0};
-};
-
-// Builds the call for events [0, k) as Pipeline::dispatch does. `zero_fill`: today's 1 KiB
-// zeroed message buffer per event; false: the same buffer left uninitialised except message[0].
-std::shared_ptr<Call> build_call(const DispatchInput& in, size_t k,
-                                 const std::shared_ptr<PipelineBatch>& shared, bool zero_fill) {
-  PipelineBatch& b = *shared;
-  b.timestamps.assign(k, {});
-  b.headers.assign(k, {});
-  b.attempts.assign(k, 0);
-  auto call = std::make_shared<Call>();
-  call->keep_alive = shared;
-  call->events.resize(k);
-  call->results.resize(k);
-  if (zero_fill) {
-    call->messages.assign(k * kMessageCapacity, '\0');
-  } else {
-    call->raw_messages.reset(new char[k * kMessageCapacity]);
-  }
-  char* messages = zero_fill ? call->messages.data() : call->raw_messages.get();
+// Builds the call for events [0, k) with the pipeline's own code (Pipeline::start_call):
+// HandlerCall's reset, set per event and seal, into buffers kept from call to call.
+void fill_call(const DispatchInput& in, size_t k, HandlerCall* call) {
+  call->reset(k);
   for (size_t j = 0; j < k; ++j) {
-    const WalletEvent& ev = in.events[j];
     const FakeRecord& r = in.records[j];
-    const auto& md = wallet_eventd::metadata_of(ev);
-    b.timestamps[j] = wallet_eventd::format_timestamp(md.timestamp);
-    for (const auto& [hk, hv] : r.headers) b.headers[j].push_back({str(hk), str(hv)});
-    b.attempts[j] = 1;
-    wep_event& e = call->events[j];
-    e.struct_size = sizeof(wep_event);
-    e.event_type = static_cast<int32_t>(wallet_eventd::type_of(ev));
-    e.event_type_name = str(wallet_eventd::event_type_name(wallet_eventd::type_of(ev)));
-    e.event_id = str(md.event_id);
-    e.timestamp = str(b.timestamps[j]);
-    e.timestamp_unix_ns = md.timestamp.time_since_epoch().count();
-    e.correlation_id = str(md.correlation_id);
-    e.wallet_id = str(md.wallet_id);
-    e.schema_version = str(md.schema_version);
-    e.raw_json = str(r.value);
-    e.topic = str(r.topic);
-    e.partition = r.partition;
-    e.offset = r.offset;
-    e.key = str(r.key);
-    e.headers = b.headers[j].data();
-    e.header_count = b.headers[j].size();
-    e.delivery_attempt = 1;
-    char* msg = messages + j * kMessageCapacity;
-    msg[0] = '\0';
-    call->results[j] = {sizeof(wep_event_result), WEP_RESULT_UNSET, 0, msg, kMessageCapacity};
+    call->set(j, {&in.checked[j], in.text, r.topic, r.partition, r.offset, r.key, r.value,
+                  in.headers[j].data(), in.headers[j].size(), 1});
   }
-  for (size_t j = 0; j < k; ++j) {
-    call->event_ptrs.push_back(&call->events[j]);
-    call->result_ptrs.push_back(&call->results[j]);
-  }
-  call->batch = {sizeof(wep_batch), call->event_ptrs.data(), call->result_ptrs.data(), k,
-                 mono_ns() + 30000ull * 1000000ull};
-  return call;
+  call->seal(mono_ns() + 30000ull * 1000000ull);
 }
 
 // What the pipeline does with the results: code, message copy, counters.
-size_t read_results(const Call& call, size_t k) {
+size_t read_results(const HandlerCall& call, size_t k) {
   size_t done = 0;
   for (size_t j = 0; j < k; ++j) {
     int32_t code = call.results[j].code;
@@ -333,18 +283,18 @@ class CppNoop final : public CppHandler {
   int64_t first_ = 0, last_ = 0;
 };
 
-void abi_dispatch(benchmark::State& state, const std::vector<Golden>* golden, bool zero_fill) {
+void abi_dispatch(benchmark::State& state, const std::vector<Golden>* golden) {
   if (g_noop == nullptr) {
     state.SkipWithError("noop.so not loaded");
     return;
   }
   const size_t k = static_cast<size_t>(state.range(0));
   const DispatchInput in = make_input(*golden, k);
+  HandlerCall call;  // kept from batch to batch, as the pipeline keeps it
   for (auto _ : state) {
-    auto shared = std::make_shared<PipelineBatch>();
-    auto call = build_call(in, k, shared, zero_fill);
-    call->rc = g_noop->desc->handle_batch(g_noop->inst, &call->batch, call->err, sizeof call->err);
-    size_t done = read_results(*call, k);
+    fill_call(in, k, &call);
+    call.rc = g_noop->desc->handle_batch(g_noop->inst, &call.batch, call.err, sizeof call.err);
+    size_t done = read_results(call, k);
     if (done != k) state.SkipWithError("not all done");
     benchmark::DoNotOptimize(done);
   }
@@ -360,8 +310,8 @@ void abi_call_only(benchmark::State& state, const std::vector<Golden>* golden) {
   }
   const size_t k = static_cast<size_t>(state.range(0));
   const DispatchInput in = make_input(*golden, k);
-  auto shared = std::make_shared<PipelineBatch>();
-  auto call = build_call(in, k, shared, true);
+  auto call = std::make_unique<HandlerCall>();
+  fill_call(in, k, call.get());
   for (auto _ : state) {
     for (size_t j = 0; j < k; ++j) {
       call->results[j].code = WEP_RESULT_UNSET;
@@ -398,8 +348,8 @@ struct DirectNoop {
 void direct_call_only(benchmark::State& state, const std::vector<Golden>* golden) {
   const size_t k = static_cast<size_t>(state.range(0));
   const DispatchInput in = make_input(*golden, k);
-  auto shared = std::make_shared<PipelineBatch>();
-  auto call = build_call(in, k, shared, true);
+  auto call = std::make_unique<HandlerCall>();
+  fill_call(in, k, call.get());
   DirectNoop inst;
   for (auto _ : state) {
     for (size_t j = 0; j < k; ++j) {
@@ -410,119 +360,6 @@ void direct_call_only(benchmark::State& state, const std::vector<Golden>* golden
     size_t done = 0;
     for (size_t j = 0; j < k; ++j) done += call->results[j].code == WEP_RESULT_DONE;
     if (done != k) state.SkipWithError("not all done");
-    benchmark::DoNotOptimize(done);
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * k));
-}
-
-// RFC 3339 UTC with 9 fraction digits into a fixed slot (no allocation, no printf).
-void put_digits(char* out, uint64_t v, int width) {
-  for (int i = width - 1; i >= 0; --i) {
-    out[i] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  }
-}
-size_t format_utc(wallet_eventd::Timestamp t, char* out) {
-  using namespace std::chrono;
-  const auto days = floor<std::chrono::days>(t);
-  const year_month_day ymd{days};
-  const uint64_t tod = static_cast<uint64_t>((t - days).count());  // ns into the day
-  const uint64_t secs = tod / 1000000000ull;
-  put_digits(out, static_cast<uint64_t>(static_cast<int>(ymd.year())), 4);
-  out[4] = '-';
-  put_digits(out + 5, static_cast<unsigned>(ymd.month()), 2);
-  out[7] = '-';
-  put_digits(out + 8, static_cast<unsigned>(ymd.day()), 2);
-  out[10] = 'T';
-  put_digits(out + 11, secs / 3600, 2);
-  out[13] = ':';
-  put_digits(out + 14, secs / 60 % 60, 2);
-  out[16] = ':';
-  put_digits(out + 17, secs % 60, 2);
-  out[19] = '.';
-  put_digits(out + 20, tod % 1000000000ull, 9);
-  out[29] = 'Z';
-  return 30;
-}
-
-// The proposed dispatch: the same views, built into buffers the pipeline keeps from batch to
-// batch (no per-event allocation, no zero-filled 1 KiB message buffer per event).
-struct Arena {
-  std::vector<char> timestamps;  // 40 bytes per event
-  std::vector<wep_header> headers;
-  std::vector<wep_event> events;
-  std::vector<wep_event_result> results;
-  std::vector<char> messages;
-  std::vector<const wep_event*> event_ptrs;
-  std::vector<wep_event_result*> result_ptrs;
-  wep_batch batch{};
-  char err[kMessageCapacity] = {0};
-};
-
-void abi_reuse(benchmark::State& state, const std::vector<Golden>* golden) {
-  if (g_noop == nullptr) {
-    state.SkipWithError("noop.so not loaded");
-    return;
-  }
-  const size_t k = static_cast<size_t>(state.range(0));
-  const DispatchInput in = make_input(*golden, k);
-  Arena a;
-  for (auto _ : state) {
-    a.timestamps.resize(k * 40);
-    a.headers.clear();
-    a.events.resize(k);
-    a.results.resize(k);
-    a.messages.resize(k * kMessageCapacity);  // grows once, never refilled
-    a.event_ptrs.clear();
-    a.result_ptrs.clear();
-    size_t total_headers = 0;
-    for (size_t j = 0; j < k; ++j) total_headers += in.records[j].headers.size();
-    a.headers.reserve(total_headers);
-    for (size_t j = 0; j < k; ++j) {
-      const WalletEvent& ev = in.events[j];
-      const FakeRecord& r = in.records[j];
-      const auto& md = wallet_eventd::metadata_of(ev);
-      char* ts = a.timestamps.data() + j * 40;
-      const size_t ts_len = format_utc(md.timestamp, ts);
-      const size_t first_header = a.headers.size();
-      for (const auto& [hk, hv] : r.headers) a.headers.push_back({str(hk), str(hv)});
-      wep_event& e = a.events[j];
-      e.struct_size = sizeof(wep_event);
-      e.event_type = static_cast<int32_t>(wallet_eventd::type_of(ev));
-      e.event_type_name = str(wallet_eventd::event_type_name(wallet_eventd::type_of(ev)));
-      e.event_id = str(md.event_id);
-      e.timestamp = {ts, ts_len};
-      e.timestamp_unix_ns = md.timestamp.time_since_epoch().count();
-      e.correlation_id = str(md.correlation_id);
-      e.wallet_id = str(md.wallet_id);
-      e.schema_version = str(md.schema_version);
-      e.raw_json = str(r.value);
-      e.topic = str(r.topic);
-      e.partition = r.partition;
-      e.offset = r.offset;
-      e.key = str(r.key);
-      e.headers = a.headers.data() + first_header;
-      e.header_count = r.headers.size();
-      e.delivery_attempt = 1;
-      char* msg = a.messages.data() + j * kMessageCapacity;
-      msg[0] = '\0';
-      a.results[j] = {sizeof(wep_event_result), WEP_RESULT_UNSET, 0, msg, kMessageCapacity};
-      a.event_ptrs.push_back(&a.events[j]);
-      a.result_ptrs.push_back(&a.results[j]);
-    }
-    a.batch = {sizeof(wep_batch), a.event_ptrs.data(), a.result_ptrs.data(), k,
-               mono_ns() + 30000ull * 1000000ull};
-    int32_t rc = g_noop->desc->handle_batch(g_noop->inst, &a.batch, a.err, sizeof a.err);
-    size_t done = 0;
-    for (size_t j = 0; j < k; ++j) {
-      // Only a non-empty message is copied out (DLQ / log), as the pipeline would need.
-      if (a.results[j].message[0] != '\0') {
-        std::string message(a.results[j].message, strnlen(a.results[j].message, kMessageCapacity));
-        benchmark::DoNotOptimize(message);
-      }
-      done += a.results[j].code == WEP_RESULT_DONE;
-    }
-    if (rc != WEP_OK || done != k) state.SkipWithError("not all done");
     benchmark::DoNotOptimize(done);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * k));
@@ -566,7 +403,7 @@ class Runner {
     cv_.notify_all();
     worker_.join();
   }
-  void run(std::shared_ptr<Call> call) {
+  void run(std::shared_ptr<HandlerCall> call) {
     std::unique_lock<std::mutex> lock(mu_);
     job_ = std::move(call);
     cv_.notify_all();
@@ -579,7 +416,7 @@ class Runner {
     while (true) {
       cv_.wait(lock, [&] { return quit_ || job_ != nullptr; });
       if (job_ == nullptr) return;
-      std::shared_ptr<Call> call = job_;
+      std::shared_ptr<HandlerCall> call = job_;
       lock.unlock();
       call->rc =
           g_noop->desc->handle_batch(g_noop->inst, &call->batch, call->err, sizeof call->err);
@@ -590,7 +427,7 @@ class Runner {
   }
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
-  std::shared_ptr<Call> job_;
+  std::shared_ptr<HandlerCall> job_;
   bool quit_ = false;
   std::thread worker_;
 };
@@ -603,9 +440,9 @@ void abi_worker_dispatch(benchmark::State& state, const std::vector<Golden>* gol
   const size_t k = static_cast<size_t>(state.range(0));
   const DispatchInput in = make_input(*golden, k);
   Runner runner;
+  auto call = std::make_shared<HandlerCall>();
   for (auto _ : state) {
-    auto shared = std::make_shared<PipelineBatch>();
-    auto call = build_call(in, k, shared, true);
+    fill_call(in, k, call.get());
     runner.run(call);
     size_t done = read_results(*call, k);
     if (done != k) state.SkipWithError("not all done");
@@ -663,19 +500,14 @@ int main(int argc, char** argv) {
   // ABI dispatch per batch size (items/s = events/s; ns per event = 1e9 / items_per_second).
   const std::string noop_error = load_noop(noop_path);
   if (!noop_error.empty()) std::cerr << "micro_bench: " << noop_error << "\n";
-  for (const char* name :
-       {"dispatch/direct_cpp", "dispatch/abi", "dispatch/abi_no_zero_fill", "dispatch/abi_reuse",
-        "dispatch/abi_call_only", "dispatch/direct_call_only", "dispatch/abi_worker_thread"}) {
+  for (const char* name : {"dispatch/direct_cpp", "dispatch/abi", "dispatch/abi_call_only",
+                           "dispatch/direct_call_only", "dispatch/abi_worker_thread"}) {
     const std::string n = name;
     benchmark::internal::Benchmark* b;
     if (n == "dispatch/direct_cpp") {
       b = benchmark::RegisterBenchmark(name, direct_dispatch, &golden);
     } else if (n == "dispatch/abi") {
-      b = benchmark::RegisterBenchmark(name, abi_dispatch, &golden, true);
-    } else if (n == "dispatch/abi_no_zero_fill") {
-      b = benchmark::RegisterBenchmark(name, abi_dispatch, &golden, false);
-    } else if (n == "dispatch/abi_reuse") {
-      b = benchmark::RegisterBenchmark(name, abi_reuse, &golden);
+      b = benchmark::RegisterBenchmark(name, abi_dispatch, &golden);
     } else if (n == "dispatch/abi_call_only") {
       b = benchmark::RegisterBenchmark(name, abi_call_only, &golden);
     } else if (n == "dispatch/direct_call_only") {

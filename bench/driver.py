@@ -962,24 +962,20 @@ def render(R, notes, analysis):
     for name, (ns, bps) in sorted(mi["decode"].items()):
         out.append(f"| {name} | {ns:.0f} | {bps / 1e6:.0f} |")
     out.append("")
-    out.append("ABI dispatch, ns per event (`abi`: views and result slots built as "
-               "host/dispatch/pipeline.cc did until 2026-12-04 (it now keeps the call's buffers "
-               "from batch to batch), the call into noop.so through its descriptor, "
-               "results read back; `direct_cpp`: a virtual C++ call with the same per-event work; "
-               "`abi_no_zero_fill`: `abi` without zero-filling the 1 KiB message buffer per event; "
-               "`abi_reuse`: the proposed dispatch, the same views built into buffers kept from "
-               "batch to batch (no allocation per event); `abi_call_only`: the views built once, "
-               "only the call and reading the results timed; `direct_call_only`: the same, calling "
-               "noop's handler code linked into the benchmark directly; "
-               "`abi_worker_thread`: `abi` plus the pipeline's hand-off to the instance's worker "
-               "thread):\n")
-    out.append("| batch | direct_cpp | abi | abi_no_zero_fill | abi_reuse | abi_call_only | "
-               "direct_call_only | abi_worker_thread |")
-    out.append("|---|---|---|---|---|---|---|---|")
+    out.append("ABI dispatch, ns per event (`abi`: the views and result slots built by the "
+               "pipeline's own code (`HandlerCall`, host/dispatch/handler_call.h) into buffers "
+               "kept from batch to batch, the call into noop.so through its descriptor, the "
+               "results read back; `direct_cpp`: a virtual C++ call with the same per-event "
+               "work; `abi_call_only`: the views built once, only the call and reading the "
+               "results timed; `direct_call_only`: the same, calling noop's handler code linked "
+               "into the benchmark directly; `abi_worker_thread`: `abi` plus a hand-off to a "
+               "worker thread and back (mutex and condition variable, as the pipeline's "
+               "HandlerRunner; the pipeline now overlaps it with reading the next batch)):\n")
+    out.append("| batch | direct_cpp | abi | abi_call_only | direct_call_only | abi_worker_thread |")
+    out.append("|---|---|---|---|---|---|")
     for bsz in (1, 64, 512):
         out.append(f"| {bsz} | " + " | ".join(
-            f"{dp.get(f'{k}/{bsz}', 0):.1f}" for k in ("direct_cpp", "abi", "abi_no_zero_fill",
-                                                       "abi_reuse", "abi_call_only",
+            f"{dp.get(f'{k}/{bsz}', 0):.1f}" for k in ("direct_cpp", "abi", "abi_call_only",
                                                        "direct_call_only",
                                                        "abi_worker_thread")) + " |")
     out.append("")

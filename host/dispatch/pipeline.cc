@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include "dispatch/handler_call.h"
 #include "wallet_eventd/log.h"
 
 namespace wallet_eventd::dispatch {
@@ -39,9 +40,12 @@ struct Pipeline::Batch {
 
 namespace {
 
-constexpr size_t kMessageCapacity = 1024;
+constexpr size_t kMessageCapacity = HandlerCall::kMessageCapacity;
 
 std::string_view value_of(const rd_kafka_message_t* m) { return bus::message_value(m); }
+std::string_view key_of(const rd_kafka_message_t* m) {
+  return {static_cast<const char*>(m->key), m->key != nullptr ? m->key_len : 0};
+}
 
 // A record re-driven by `dlq replay` to one instance carries that instance's name; every other
 // instance passes over it (it handled the original already).
@@ -68,22 +72,6 @@ void name_thread(std::string_view role, const std::string& instance) {
 
 }  // namespace
 
-// One call of handle_batch: the views and result slots it was given.
-struct HandlerCall {
-  std::shared_ptr<void> keep_alive;  // the Batch whose bytes the views point into
-  std::vector<wep_event> events;
-  std::vector<wep_event_result> results;
-  // kMessageCapacity per event, zero-filled: a plugin that forgets the NUL leaves zeros, not
-  // stale heap bytes, after its text (the message goes into DLQ headers and logs).
-  std::vector<char> messages;
-  std::vector<const wep_event*> event_ptrs;
-  std::vector<wep_event_result*> result_ptrs;
-  wep_batch batch{};
-  std::chrono::steady_clock::time_point started;   // when the pipeline handed it over
-  std::chrono::steady_clock::time_point finished;  // when handle_batch returned (worker)
-  int32_t rc = WEP_OK;
-  char err[kMessageCapacity] = {0};
-};
 using Call = HandlerCall;
 
 // Runs handle_batch on a worker thread so that a plugin that blocks past its deadline does not
@@ -387,23 +375,13 @@ std::shared_ptr<HandlerCall> Pipeline::start_call(const std::shared_ptr<Batch>& 
   // Reuse the last call's buffers when nobody else holds them (the worker lets go of a call
   // before it reports it finished).
   std::shared_ptr<Call> call = std::move(spare_call_);
-  if (call == nullptr || call.use_count() != 1) {
-    call = std::make_shared<Call>();
-  } else {
-    call->event_ptrs.clear();
-    call->result_ptrs.clear();
-    call->rc = WEP_OK;
-    std::fill(std::begin(call->err), std::end(call->err), '\0');
-  }
+  if (call == nullptr || call.use_count() != 1) call = std::make_shared<Call>();
   call->keep_alive = shared;  // the plugin's views point into it
   const size_t k = pending.size();
-  call->events.assign(k, wep_event{});
-  call->results.resize(k);
-  call->messages.assign(k * kMessageCapacity, '\0');
+  call->reset(k);
   for (size_t j = 0; j < k; ++j) {
     const size_t i = pending[j];
     const rd_kafka_message_t* m = batch.msgs[i].get();
-    const CheckedEvent& ev = batch.checked[i];
     if (attempt == 1) {
       rd_kafka_headers_t* hdrs = nullptr;
       if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -419,36 +397,12 @@ std::shared_ptr<HandlerCall> Pipeline::start_call(const std::shared_ptr<Batch>& 
       }
     }
     batch.attempts[i] = attempt;
-    wep_event& e = call->events[j];
-    e.struct_size = sizeof(wep_event);
-    e.event_type = static_cast<int32_t>(ev.type);
-    e.event_type_name = str(event_type_name(ev.type));
-    e.event_id = str(ev.event_id.in(batch.text));
-    e.timestamp = str(ev.timestamp_text.in(batch.text));
-    e.timestamp_unix_ns = ev.timestamp.time_since_epoch().count();
-    e.correlation_id = str(ev.correlation_id.in(batch.text));
-    e.wallet_id = str(ev.wallet_id.in(batch.text));
-    e.schema_version = str(ev.schema_version.in(batch.text));
-    e.raw_json = str(value_of(m));
-    e.topic = str(rd_kafka_topic_name(m->rkt));
-    e.partition = m->partition;
-    e.offset = m->offset;
-    e.key = {static_cast<const char*>(m->key), m->key != nullptr ? m->key_len : 0};
-    e.headers = batch.headers[i].data();
-    e.header_count = batch.headers[i].size();
-    e.delivery_attempt = attempt;
-    call->results[j] = {sizeof(wep_event_result), WEP_RESULT_UNSET, 0,
-                        call->messages.data() + j * kMessageCapacity, kMessageCapacity};
+    call->set(j,
+              {&batch.checked[i], batch.text, rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+               key_of(m), value_of(m), batch.headers[i].data(), batch.headers[i].size(), attempt});
   }
-  call->event_ptrs.reserve(k);
-  call->result_ptrs.reserve(k);
-  for (size_t j = 0; j < k; ++j) {
-    call->event_ptrs.push_back(&call->events[j]);
-    call->result_ptrs.push_back(&call->results[j]);
-  }
-  call->batch = {sizeof(wep_batch), call->event_ptrs.data(), call->result_ptrs.data(), k,
-                 plugins::monotonic_ns() +
-                     static_cast<uint64_t>(options_.handler_timeout.count()) * 1000000ull};
+  call->seal(plugins::monotonic_ns() +
+             static_cast<uint64_t>(options_.handler_timeout.count()) * 1000000ull);
   runner_->start(call);
   return call;
 }
@@ -539,7 +493,7 @@ bool Pipeline::dead_letter(const rd_kafka_message_t* m, const std::string& stage
   letter.topic = rd_kafka_topic_name(m->rkt);
   letter.partition = m->partition;
   letter.offset = m->offset;
-  letter.key = {static_cast<const char*>(m->key), m->key != nullptr ? m->key_len : 0};
+  letter.key = key_of(m);
   letter.value = value_of(m);
   Record original = bus::to_record(m);
   letter.headers = std::move(original.headers);

@@ -50,7 +50,7 @@ enum class PipelineState { kStarting, kRunning, kStuck, kStopped, kFailed };
 std::string_view to_string(PipelineState state);
 
 class HandlerRunner;  // runs handle_batch on a worker thread with a deadline
-struct HandlerCall;   // one handle_batch call: its views and result slots
+struct HandlerCall;   // one handle_batch call: its views and result slots (handler_call.h)
 
 class Pipeline {
  public:
