@@ -1,6 +1,9 @@
 #include "bus/consumer.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -91,6 +94,11 @@ int Consumer::stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
   return 0;  // librdkafka frees json
 }
 
+bool lower_thread_priority(int nice) {
+  // On Linux the nice value is a thread's own: PRIO_PROCESS with a thread id sets that thread.
+  return ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice) == 0;
+}
+
 bool needs_fetch_waker(int librdkafka_version) {
   return librdkafka_version < kFetchQueueBackoffVersion;
 }
@@ -145,6 +153,25 @@ Result<std::unique_ptr<Consumer>> Consumer::create(Options options) {
   std::unique_ptr<Consumer> c(new Consumer());
   c->options_ = std::move(options);
   rd_kafka_conf_set_opaque(conf.value().get(), c.get());
+  if (c->options_.thread_nice > 0) {
+    // librdkafka creates its threads itself; an interceptor runs in each as it starts.
+    void* nice = reinterpret_cast<void*>(static_cast<intptr_t>(c->options_.thread_nice));
+    rd_kafka_conf_interceptor_add_on_new(
+        conf.value().get(), "wallet-eventd-nice",
+        [](rd_kafka_t* rk, const rd_kafka_conf_t*, void* opaque, char*, size_t) {
+          return rd_kafka_interceptor_add_on_thread_start(
+              rk, "wallet-eventd-nice",
+              [](rd_kafka_t*, rd_kafka_thread_type_t, const char*, void* value) {
+                if (!lower_thread_priority(static_cast<int>(reinterpret_cast<intptr_t>(value))))
+                  log_message(LogLevel::kWarn, std::string("cannot lower a librdkafka thread's "
+                                                           "priority: ") +
+                                                   std::strerror(errno));
+                return RD_KAFKA_RESP_ERR_NO_ERROR;
+              },
+              opaque);
+        },
+        nice);
+  }
   rd_kafka_conf_set_rebalance_cb(conf.value().get(), &Consumer::rebalance_cb);
   if (c->options_.statistics_interval_ms > 0)
     rd_kafka_conf_set_stats_cb(conf.value().get(), &Consumer::stats_cb);

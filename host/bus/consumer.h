@@ -44,6 +44,9 @@ class Consumer {
     std::function<void(const std::vector<TopicPartition>&)> on_assign;
     int statistics_interval_ms = 0;  // 0 = off
     std::function<void(std::string_view json)> on_statistics;
+    // > 0: librdkafka's threads of this consumer run at this nice value (a lower CPU priority
+    // than the process's other threads), set as each starts. Linux only.
+    int thread_nice = 0;
   };
   static Result<std::unique_ptr<Consumer>> create(Options options);
   ~Consumer();
@@ -92,6 +95,9 @@ class Consumer {
 // The properties Consumer::create sets under the operator's (`options.properties` win), for
 // the librdkafka version given as rd_kafka_version() reports it.
 Properties consumer_defaults(const Consumer::Options& options, int librdkafka_version);
+// Lowers the calling thread's CPU priority to `nice` (no privilege needed to lower it); false
+// with errno set if the kernel refused.
+bool lower_thread_priority(int nice);
 // Whether a consumer on this librdkafka runs a FetchWaker (no fetch.queue.backoff.ms: < 2.4).
 bool needs_fetch_waker(int librdkafka_version);
 

@@ -313,6 +313,9 @@ int Daemon::run(const RunOptions& options) {
   vo.batch_size = config_.consumer.batch_size;
   vo.batch_timeout = std::chrono::milliseconds(config_.consumer.batch_timeout_ms);
   vo.limits = {config_.consumer.max_record_bytes, config_.consumer.max_depth};
+  // Dead-lettering invalid records is off the handlers' path (instance pipelines skip them):
+  // when the CPU is short, the handlers get it first and the validator catches up after.
+  vo.nice = kValidatorNice;
   validator_ = std::make_unique<Pipeline>(vo, nullptr, dlq_.get(), &metrics_);
   if (Status v = validator_->start(); !v.ok()) {
     error(v.message());

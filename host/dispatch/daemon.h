@@ -35,6 +35,10 @@ struct RunOptions {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 
+// The nice value of the validator group's threads (pipe:validator and its librdkafka threads):
+// the lowest priority, so that instance pipelines get the CPU first when it is short.
+inline constexpr int kValidatorNice = 19;
+
 class Daemon {
  public:
   Daemon(config::Config config, std::string config_path);

@@ -1,7 +1,9 @@
 #include "dispatch/pipeline.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include <pthread.h>
@@ -218,6 +220,7 @@ Status Pipeline::start() {
   copts.on_revoke = [this](const std::vector<bus::TopicPartition>& parts) { on_revoke(parts); };
   copts.statistics_interval_ms = metrics_ != nullptr ? 5000 : 0;
   copts.on_statistics = [this](std::string_view json) { on_statistics(json); };
+  copts.thread_nice = options_.nice;
   auto consumer = bus::Consumer::create(std::move(copts));
   if (!consumer.ok()) {
     state_ = PipelineState::kFailed;
@@ -230,6 +233,9 @@ Status Pipeline::start() {
   state_ = PipelineState::kRunning;
   thread_ = std::thread([this] {
     name_thread("pipe", options_.name);
+    if (options_.nice > 0 && !bus::lower_thread_priority(options_.nice))
+      log_message(LogLevel::kWarn, "[" + options_.name + "] cannot lower the thread's priority: " +
+                                       std::strerror(errno));
     run();
   });
   return Status::Ok();

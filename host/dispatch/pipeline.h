@@ -44,6 +44,9 @@ struct PipelineOptions {
   uint64_t type_mask = 0;  // bit per EventType number; the validator ignores it
   DecodeLimits limits;
   std::chrono::milliseconds commit_interval{1000};
+  // > 0: the pipeline's thread and its consumer's librdkafka threads run at this nice value
+  // (the validator: handlers get the CPU first when it is short).
+  int nice = 0;
 };
 
 enum class PipelineState { kStarting, kRunning, kStuck, kStopped, kFailed };

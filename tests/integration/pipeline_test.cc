@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -15,6 +18,7 @@
 namespace {
 
 using namespace wallet_eventd;
+namespace fs = std::filesystem;
 
 std::string recorder(const std::string& name, const std::string& output,
                      const std::string& extra_config = "", const std::string& extra = "") {
@@ -234,6 +238,52 @@ TEST(Pipeline, TheNextBatchIsReadWhileTheHandlerWorksYetCallsStayInOrderAndApart
   EXPECT_EQ(partitions_out_of_order, 0u);
   EXPECT_EQ(seen, published);
   EXPECT_GE(last_offset.size(), 2u) << "the four wallets should span partitions";
+}
+
+// name and nice value of each thread of `pid` (from /proc/<pid>/task/<tid>/stat).
+std::vector<std::pair<std::string, int>> thread_nice_values(pid_t pid) {
+  std::vector<std::pair<std::string, int>> out;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));  // fields 3.. (state first)
+    std::vector<std::string> f{std::istream_iterator<std::string>(rest), {}};
+    if (f.size() < 17) continue;
+    out.emplace_back(stat.substr(open + 1, close - open - 1), std::stoi(f[16]));  // field 19
+  }
+  return out;
+}
+
+TEST(Pipeline, TheValidatorRunsAtTheLowestPriorityAndInstancesAtTheNormalOne) {
+  // Dead-lettering invalid records is off the handlers' path: the validator group's threads
+  // (its pipeline and its librdkafka threads) run at nice 19, an instance's at the daemon's.
+  const std::string prefix = wep_it::unique_prefix();
+  auto dir = wep_it::temp_dir();
+  const std::string out = (dir / "seen.txt").string();
+  wep_it::Daemon daemon(wep_it::daemon_config(dir, prefix, recorder("rec", out)));
+  wep_it::produce_raw(prefix + ".key.operations", "wallet-1", "{not json");
+  publish_keys(prefix, 1);
+  ASSERT_TRUE(wep_it::eventually([&] { return count_lines(out, " done") >= 1; })) << daemon.log();
+  // The validator still works at its priority: the bad record reaches the DLQ.
+  ASSERT_EQ(wep_it::read_topic(prefix + ".dlq", 1, std::chrono::seconds(30)).size(), 1u)
+      << daemon.log();
+  std::map<std::string, std::set<int>> nice;  // thread name -> nice values seen
+  size_t low_librdkafka = 0, normal_librdkafka = 0;
+  for (const auto& [name, value] : thread_nice_values(daemon.pid())) {
+    nice[name].insert(value);
+    if (name.rfind("rdk:", 0) == 0) ++(value == 19 ? low_librdkafka : normal_librdkafka);
+  }
+  EXPECT_EQ(nice["pipe:validator"], std::set<int>{19});
+  EXPECT_EQ(nice["pipe:rec"], std::set<int>{0});
+  EXPECT_EQ(nice["hdlr:rec"], std::set<int>{0});
+  // The validator's consumer has a main thread and broker threads; the instance's, the DLQ
+  // producer's and the admin client's stay at 0.
+  EXPECT_GE(low_librdkafka, 2u);
+  EXPECT_GE(normal_librdkafka, 2u);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
 }
 
 TEST(Pipeline, AHandlerThatBlocksPastItsTimeoutIsDeadLettered) {
