@@ -46,8 +46,9 @@ struct HandlerCall {
   std::shared_ptr<void> keep_alive;  // what the views point into, while a late call runs
   std::vector<wep_event> events;
   std::vector<wep_event_result> results;
-  // kMessageCapacity per event, zero-filled: a plugin that forgets the NUL leaves zeros, not
-  // stale heap bytes, after its text (the message goes into DLQ headers and logs).
+  // kMessageCapacity per event, all zeros on entry but for bytes the plugin itself wrote past
+  // an earlier NUL: a plugin that forgets the NUL leaves no stale heap bytes after its text
+  // (the message goes into DLQ headers and logs). See reset().
   std::vector<char> messages;
   std::vector<const wep_event*> event_ptrs;
   std::vector<wep_event_result*> result_ptrs;
