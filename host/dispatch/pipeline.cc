@@ -270,8 +270,10 @@ void Pipeline::run() {
       recycle(std::move(batch));
       continue;
     }
-    // Nothing is in flight here, so the flush hook never runs beside handle_batch.
-    commit(false);
+    // Nothing is in flight here, so the flush hook (run when a commit is due) never runs
+    // beside handle_batch. The commit itself, a round trip to the broker, is sent once the next
+    // batch is in the handler's hands, so that it does not delay that batch.
+    auto due = take_commit(false);
     if (batch->wanted.empty()) {
       record(*batch);
       recycle(std::move(batch));
@@ -280,6 +282,7 @@ void Pipeline::run() {
       auto call = start_call(batch, pending, 1);
       in_flight_ = InFlight{std::move(batch), std::move(pending), std::move(call), 1};
     }
+    if (due) send_commit(std::move(*due));
   }
   settle();
   commit(true);
@@ -554,11 +557,15 @@ bool Pipeline::wait(std::chrono::milliseconds d) {
 }
 
 void Pipeline::commit(bool force) {
+  if (auto offsets = take_commit(force)) send_commit(std::move(*offsets));
+}
+
+std::optional<bus::OffsetMap> Pipeline::take_commit(bool force) {
   auto now = std::chrono::steady_clock::now();
-  if (done_.empty() || (!force && now - last_commit_ < options_.commit_interval)) return;
+  if (done_.empty() || (!force && now - last_commit_ < options_.commit_interval)) return {};
   // A handler call that outlived its deadline may still be running: flush must not run beside
   // it (the ABI's threading rule), so the commit waits until it has returned.
-  if (runner_ != nullptr && runner_->busy()) return;
+  if (runner_ != nullptr && runner_->busy()) return {};
   last_commit_ = now;
   if (instance_ != nullptr) {
     Status f = instance_->flush();
@@ -567,17 +574,25 @@ void Pipeline::commit(bool force) {
       last_error_ = f.message();
       log_message(LogLevel::kError,
                   "[" + options_.name + "] " + f.message() + "; offsets not committed");
-      return;
+      return {};
     }
   }
-  Status s = consumer_->commit(done_);
-  if (s.ok()) {
-    done_.clear();
-  } else {
-    std::lock_guard<std::mutex> lock(error_mu_);
-    last_error_ = s.message();
-    log_message(LogLevel::kWarn, "[" + options_.name + "] " + s.message());
+  bus::OffsetMap offsets;
+  offsets.swap(done_);
+  return offsets;
+}
+
+void Pipeline::send_commit(bus::OffsetMap offsets) {
+  Status s = consumer_->commit(offsets);
+  if (s.ok()) return;
+  // Kept for the next commit; done_ may have moved on meanwhile.
+  for (const auto& [tp, offset] : offsets) {
+    int64_t& next = done_[tp];
+    next = std::max(next, offset);
   }
+  std::lock_guard<std::mutex> lock(error_mu_);
+  last_error_ = s.message();
+  log_message(LogLevel::kWarn, "[" + options_.name + "] " + s.message());
 }
 
 void Pipeline::on_revoke(const std::vector<bus::TopicPartition>& parts) {

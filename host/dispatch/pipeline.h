@@ -105,6 +105,11 @@ class Pipeline {
   // callback); false if asked to stop.
   bool wait(std::chrono::milliseconds d);
   void commit(bool force);
+  // The two halves of commit(): the flush hook and taking what is done (when a commit is due,
+  // or `force`; nothing may be in flight), then the commit request. A failed request puts the
+  // offsets back for the next commit.
+  std::optional<bus::OffsetMap> take_commit(bool force);
+  void send_commit(bus::OffsetMap offsets);
   void on_revoke(const std::vector<bus::TopicPartition>& parts);
   void on_statistics(std::string_view json);
 
