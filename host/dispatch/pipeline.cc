@@ -278,9 +278,8 @@ void Pipeline::run() {
       record(*batch);
       recycle(std::move(batch));
     } else if (!stop_.load() && runner_->wait_idle(stop_)) {  // else: not handed, comes again
-      std::vector<size_t> pending = batch->wanted;
-      auto call = start_call(batch, pending, 1);
-      in_flight_ = InFlight{std::move(batch), std::move(pending), std::move(call), 1};
+      auto call = start_call(batch, batch->wanted, 1);
+      in_flight_ = InFlight{std::move(batch), std::move(call)};
     }
     if (due) send_commit(std::move(*due));
   }
@@ -370,7 +369,7 @@ bool Pipeline::settle() {
   if (!in_flight_) return true;
   InFlight f = std::move(*in_flight_);
   in_flight_.reset();
-  const bool resolved = complete(f.batch, std::move(f.pending), std::move(f.call), f.attempt);
+  const bool resolved = complete(f.batch, f.batch->wanted, std::move(f.call), 1);
   if (resolved) record(*f.batch);  // stopped: nothing recorded, the records come again
   recycle(std::move(f.batch));
   return resolved;

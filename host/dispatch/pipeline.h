@@ -73,12 +73,11 @@ class Pipeline {
 
  private:
   struct Batch;
-  // A batch whose handler call was started and not yet settled (at most one).
+  // A batch whose first handler call (its `wanted` records) was started and not yet settled
+  // (at most one).
   struct InFlight {
     std::shared_ptr<Batch> batch;
-    std::vector<size_t> pending;  // the records handed over
     std::shared_ptr<HandlerCall> call;
-    uint32_t attempt = 1;
   };
   void run();
   std::shared_ptr<Batch> take_batch();
@@ -142,9 +141,9 @@ class Pipeline {
   admin::Family* by_type_ = nullptr;
   std::array<admin::Counter*, kEventTypeCount + 1> by_type_series_{};  // by EventType (1..13)
 
-  // The last handler call's views and result buffers, kept for the next
-  // batch once the handler has returned: allocating and freeing them per batch showed in
-  // profiles. Dropped when a call outlives its deadline (the worker still holds it).
+  // The last handler call's views and result buffers, kept for the next batch once the handler
+  // has returned: allocating and freeing them per batch showed in profiles. Dropped when a call
+  // outlives its deadline (the worker still holds it).
   std::shared_ptr<HandlerCall> spare_call_;
   std::shared_ptr<Batch> spare_batch_;  // the last settled batch, cleared, for the next poll
   std::optional<InFlight> in_flight_;
