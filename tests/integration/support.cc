@@ -6,12 +6,14 @@
 #include <librdkafka/rdkafka.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -86,25 +88,43 @@ wallet_eventd::ClientConfig client_config(const std::string& prefix) {
   return c;
 }
 
+namespace {
+
+// Starts argv with stdin, stdout and stderr opened from the given paths (stderr may be the same
+// file as stdout). posix_spawn, not fork + exec: a forked child of this multi-threaded process
+// must not allocate before exec, and under ASan (GCC 12's runtime does not lock its allocator
+// around fork) one that does can deadlock on an allocator lock another thread held at the fork:
+// the child then never runs the program. That hung one `publish` of three started at once.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& in_path,
+            const std::string& out_path, const std::string& err_path) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  if (err_path == out_path)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  else
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  return pid;
+}
+
+}  // namespace
+
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& input,
                           std::chrono::seconds timeout) {
   auto dir = temp_dir();
   std::string in_path = write_file(dir, "stdin", input);
   std::string out_path = (dir / "stdout").string(), err_path = (dir / "stderr").string();
-  pid_t pid = fork();
-  if (pid == 0) {
-    int in = open(in_path.c_str(), O_RDONLY);
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
+  pid_t pid = spawn(argv, in_path, out_path, err_path);
   CommandResult r;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
@@ -128,19 +148,9 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
 
 Daemon::Daemon(const std::string& config_path, std::vector<std::string> extra_args) {
   log_path_ = (temp_dir() / "daemon.log").string();
-  pid_ = fork();
-  if (pid_ == 0) {
-    int out = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(out, 1);
-    dup2(out, 2);
-    std::vector<std::string> argv = {WEP_DAEMON, "run", "--config", config_path};
-    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
+  std::vector<std::string> argv = {WEP_DAEMON, "run", "--config", config_path};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  pid_ = spawn(argv, "/dev/null", log_path_, log_path_);
 }
 
 Daemon::~Daemon() {
