@@ -366,8 +366,11 @@ TEST(Fault, SighupReloadsInstancesWithoutLosingOrDuplicatingAuditRecords) {
     return acked;
   };
   auto first = publish(300);
-  ASSERT_TRUE(wep_it::eventually([&] { return wep_it::audited_ids(audit_dir).size() >= 300; }))
-      << daemon.log();
+  // r1 is disabled next and must have handled these first: each instance reads in its own
+  // group, and r1's may join after audit's has read everything.
+  ASSERT_TRUE(wep_it::eventually([&] {
+    return wep_it::audited_ids(audit_dir).size() >= 300 && wep_it::recorded_ids(r1).size() >= 300;
+  })) << daemon.log();
 
   // B: r1 disabled, r2 enabled, audit's config changed (one more field stored as a digest).
   std::string yaml_b = yaml_a;
