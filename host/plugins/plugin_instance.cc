@@ -31,6 +31,15 @@ using nlohmann::json;
 std::string_view view(wep_str s) { return {s.ptr != nullptr ? s.ptr : "", s.len}; }
 wep_str str(const std::string& s) { return {s.data(), s.size()}; }
 
+// The error text a plugin left in `err` after a call. The ABI has the plugin write at most
+// err_cap bytes including the NUL; one that fills the buffer without it must not make the host
+// read past the buffer, so the last byte is made the NUL whatever the plugin wrote.
+template <size_t N>
+std::string error_text(char (&err)[N]) {
+  err[N - 1] = '\0';
+  return err;
+}
+
 void host_log(wep_host_ctx* ctx, int32_t level, wep_str message) {
   LogLevel l = level <= WEP_LOG_TRACE   ? LogLevel::kTrace
                : level == WEP_LOG_DEBUG ? LogLevel::kDebug
@@ -264,8 +273,9 @@ Result<std::unique_ptr<PluginInstance>> PluginInstance::create(
   if (rc != WEP_OK || p->instance_ == nullptr) {
     return Error{Error::Code::kInvalidArgument,
                  "instance " + instance_name + ": plugin `" + p->info().name +
-                     "` rejected its config: " + (err[0] ? std::string(err) : "no reason given") +
-                     " (code " + std::to_string(rc) + ")"};
+                     "` rejected its config: " +
+                     (err[0] ? error_text(err) : std::string("no reason given")) + " (code " +
+                     std::to_string(rc) + ")"};
   }
   return p;
 }
@@ -283,7 +293,9 @@ PluginInstance::~PluginInstance() {
 const std::string& PluginInstance::name() const { return ctx_->instance; }
 
 int32_t PluginInstance::handle_batch(const wep_batch* batch, char* err, size_t err_cap) {
-  return library_->descriptor()->handle_batch(instance_, batch, err, err_cap);
+  int32_t rc = library_->descriptor()->handle_batch(instance_, batch, err, err_cap);
+  if (err_cap > 0) err[err_cap - 1] = '\0';  // see error_text
+  return rc;
 }
 
 Status PluginInstance::flush() {
@@ -292,7 +304,8 @@ Status PluginInstance::flush() {
   char err[1024] = {0};
   int32_t rc = fn(instance_, err, sizeof err);
   if (rc == WEP_OK) return Status::Ok();
-  return Error{Error::Code::kUnavailable, "instance " + name() + ": flush failed: " + err};
+  return Error{Error::Code::kUnavailable,
+               "instance " + name() + ": flush failed: " + error_text(err)};
 }
 
 Status PluginInstance::shutdown(uint64_t deadline_ns) {
@@ -302,7 +315,7 @@ Status PluginInstance::shutdown(uint64_t deadline_ns) {
   char err[1024] = {0};
   int32_t rc = fn(instance_, deadline_ns, err, sizeof err);
   if (rc == WEP_OK) return Status::Ok();
-  return Error{Error::Code::kTimeout, "instance " + name() + ": shutdown: " + err};
+  return Error{Error::Code::kTimeout, "instance " + name() + ": shutdown: " + error_text(err)};
 }
 
 }  // namespace wallet_eventd::plugins

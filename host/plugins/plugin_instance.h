@@ -42,6 +42,7 @@ class PluginInstance {
 
   const PluginInfo& info() const { return library_->info(); }
   const std::string& name() const;
+  // On return `err` is NUL-terminated within err_cap, whatever the plugin wrote into it.
   int32_t handle_batch(const wep_batch* batch, char* err, size_t err_cap);
   Status flush();
   Status shutdown(uint64_t deadline_ns);

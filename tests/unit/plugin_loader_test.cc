@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -221,6 +222,43 @@ TEST(PluginAbi, FrozenOnePointZeroPluginWorksInThisHost) {
   std::getline(in, line);
   EXPECT_EQ(line,
             "0f0e2d3c-4b5a-4978-8796-a5b4c3d2e101 KeyRevoked wallet.key.operations 0 42 1 done");
+  fs::remove_all(dir);
+}
+
+// A plugin that fills `err` without the NUL the ABI asks for: the host reads no byte past the
+// buffer (under ASan an over-read fails this test outright) and reports the text it holds.
+TEST(PluginInstance, ReadsAnUnterminatedErrorTextNoFurtherThanItsBuffer) {
+  auto lib = PluginLibrary::load(kPlugins + "recorder_unterminated.so");
+  ASSERT_TRUE(lib.ok()) << lib.error().message;
+  HostServices services;
+  const std::string xs(1023, 'x');  // the host's buffers are 1024 bytes
+
+  auto refused = PluginInstance::create(lib.value(), "u", R"({"reject":true})", services);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("rejected its config: " + xs + " (code 2)"),
+            std::string::npos)
+      << refused.error().message;
+
+  auto dir = temp_dir();
+  auto inst = PluginInstance::create(
+      lib.value(), "u", "{\"output\":\"" + (dir / "seen.txt").string() + "\"}", services);
+  ASSERT_TRUE(inst.ok()) << inst.error().message;
+
+  // handle_batch: the text is cut at err_cap - 1, and nothing beyond err_cap is touched.
+  char err[48];
+  std::memset(err, '#', sizeof err);
+  wep_batch batch{sizeof batch, nullptr, nullptr, 0, 0};
+  EXPECT_EQ(inst.value()->handle_batch(&batch, err, 32), WEP_ERR_INTERNAL);
+  EXPECT_EQ(std::string(err), std::string(31, 'x'));
+  EXPECT_EQ(std::string(err + 32, 16), std::string(16, '#'));
+
+  Status flushed = inst.value()->flush();
+  ASSERT_FALSE(flushed.ok());
+  EXPECT_EQ(flushed.error().message, "instance u: flush failed: " + xs);
+  Status shut = inst.value()->shutdown(monotonic_ns() + 1'000'000'000ull);
+  ASSERT_FALSE(shut.ok());
+  EXPECT_EQ(shut.error().message, "instance u: shutdown: " + xs);
+  inst.value().reset();
   fs::remove_all(dir);
 }
 

@@ -6,6 +6,8 @@
  * Config keys: output (required), fail_every, retry_times, retry_every, sleep_ms, reject.
  * A call the host makes against the ABI's threading rule (handle_batch entered twice, or flush
  * while handle_batch runs) adds a line starting with "OVERLAP".
+ * Built with RECORDER_UNTERMINATED_ERRORS, it breaks the ABI's error-text rule on purpose: it
+ * fails handle_batch, flush, shutdown (and create, on reject) with `cap` bytes of 'x' and no NUL.
  * Built only against wallet_event_plugin.h, as a vendor's plugin would be. */
 #include <errno.h>
 #include <stdatomic.h>
@@ -48,17 +50,27 @@ static long get_long(const char* json, size_t len, const char* key, long def) {
   return p ? strtol(p, NULL, 10) : def;
 }
 
+#ifdef RECORDER_UNTERMINATED_ERRORS
+static void write_error(char* err, size_t cap, const char* text, size_t len) {
+  (void)text;
+  (void)len;
+  memset(err, 'x', cap);
+}
+#else
+#define write_error wep_write_message
+#endif
+
 static int create(const wep_instance_info* info, wep_instance** out, char* err, size_t cap) {
   const char* json = info->config_json.ptr;
   size_t len = info->config_json.len;
   const char* reject = find_key(json, len, "reject");
   if (reject && strncmp(reject, "true", 4) == 0) {
-    wep_write_message(err, cap, "reject is true: refusing as asked", 33);
+    write_error(err, cap, "reject is true: refusing as asked", 33);
     return WEP_ERR_CONFIG;
   }
   const char* p = find_key(json, len, "output");
   if (!p || *p != '"') {
-    wep_write_message(err, cap, "output: a file path is required", 31);
+    write_error(err, cap, "output: a file path is required", 31);
     return WEP_ERR_CONFIG;
   }
   char path[4096];
@@ -69,7 +81,7 @@ static int create(const wep_instance_info* info, wep_instance** out, char* err, 
   if (!f) {
     char msg[4200];
     snprintf(msg, sizeof msg, "output %s: %s", path, strerror(errno));
-    wep_write_message(err, cap, msg, strlen(msg));
+    write_error(err, cap, msg, strlen(msg));
     return WEP_ERR_CONFIG;
   }
   wep_instance* inst = calloc(1, sizeof *inst);
@@ -94,8 +106,15 @@ static void destroy(wep_instance* inst) {
 }
 
 static int handle_batch(wep_instance* inst, const wep_batch* batch, char* err, size_t cap) {
+#ifdef RECORDER_UNTERMINATED_ERRORS
+  (void)inst;
+  (void)batch;
+  write_error(err, cap, NULL, 0);
+  return WEP_ERR_INTERNAL;
+#else
   (void)err;
   (void)cap;
+#endif
   if (atomic_exchange(&inst->in_handle_batch, 1) != 0) fprintf(inst->out, "OVERLAP handle_batch\n");
   if (inst->sleep_ms > 0) {
     struct timespec ts = {inst->sleep_ms / 1000, (inst->sleep_ms % 1000) * 1000000L};
@@ -126,13 +145,29 @@ static int handle_batch(wep_instance* inst, const wep_batch* batch, char* err, s
 }
 
 static int flush_hook(wep_instance* inst, char* err, size_t cap) {
+#ifdef RECORDER_UNTERMINATED_ERRORS
+  (void)inst;
+  write_error(err, cap, NULL, 0);
+  return WEP_ERR_UNAVAILABLE;
+#endif
   if (atomic_load(&inst->in_handle_batch) != 0) fprintf(inst->out, "OVERLAP flush\n");
   if (fflush(inst->out) != 0) {
-    wep_write_message(err, cap, strerror(errno), strlen(strerror(errno)));
+    write_error(err, cap, strerror(errno), strlen(strerror(errno)));
     return WEP_ERR_UNAVAILABLE;
   }
   return WEP_OK;
 }
+
+#ifdef RECORDER_UNTERMINATED_ERRORS
+static int shutdown_hook(wep_instance* inst, uint64_t deadline_ns, char* err, size_t cap) {
+  (void)inst;
+  (void)deadline_ns;
+  write_error(err, cap, NULL, 0);
+  return WEP_ERR_TIMEOUT;
+}
+#else
+#define shutdown_hook NULL
+#endif
 
 static const wep_config_key k_output = {
     WEP_STRUCT_SIZE(wep_config_key, description), "output", WEP_CONFIG_STRING, 1, NULL,
@@ -189,7 +224,7 @@ static const wep_plugin_descriptor descriptor = {
     destroy,
     handle_batch,
     flush_hook,
-    NULL,
+    shutdown_hook,
 };
 
 #ifndef RECORDER_NO_ENTRY
