@@ -72,7 +72,23 @@ void Consumer::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     } else {
       rd_kafka_assign(rk, parts);
     }
-    if (self->options_.on_assign) self->options_.on_assign(to_vector(parts));
+    // librdkafka keeps a partition's pause flag when the partition is taken away, and does not
+    // pause one given while the others are paused. Each partition assigned here takes the
+    // consumer's state: one that left while paused would otherwise come back paused and never
+    // be read, and one given during a pause (a retry backoff) would deliver records there.
+    // Only those left paused are resumed (a resume is not free: it resets the fetch state).
+    auto assigned = to_vector(parts);
+    if (self->paused_) {
+      rd_kafka_pause_partitions(rk, parts);
+      self->left_paused_.insert(assigned.begin(), assigned.end());
+    } else {
+      auto stale = new_list(0);
+      for (const auto& tp : assigned)
+        if (self->left_paused_.erase(tp) > 0)
+          rd_kafka_topic_partition_list_add(stale.get(), tp.first.c_str(), tp.second);
+      if (stale->cnt > 0) rd_kafka_resume_partitions(rk, stale.get());
+    }
+    if (self->options_.on_assign) self->options_.on_assign(std::move(assigned));
   } else {
     auto revoked = to_vector(parts);
     if (self->options_.on_revoke) self->options_.on_revoke(revoked);
@@ -296,17 +312,22 @@ std::vector<TopicPartition> Consumer::assignment() {
 }
 
 void Consumer::pause_all() {
+  paused_ = true;
   rd_kafka_topic_partition_list_t* raw = nullptr;
   if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
   PartitionListPtr list(raw, rd_kafka_topic_partition_list_destroy);
   rd_kafka_pause_partitions(rk_.get(), list.get());
+  for (const auto& tp : to_vector(list.get())) left_paused_.insert(tp);
 }
 
 void Consumer::resume_all() {
+  paused_ = false;
   rd_kafka_topic_partition_list_t* raw = nullptr;
   if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
   PartitionListPtr list(raw, rd_kafka_topic_partition_list_destroy);
   rd_kafka_resume_partitions(rk_.get(), list.get());
+  // What a rebalance took away meanwhile stays paused in librdkafka: resumed if it comes back.
+  for (const auto& tp : to_vector(list.get())) left_paused_.erase(tp);
 }
 
 Status Consumer::seek(const TopicPartition& tp, int64_t offset) {

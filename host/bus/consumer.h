@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,7 +62,8 @@ class Consumer {
   // Committed next-offsets of the current assignment (for tests and tools).
   Result<OffsetMap> committed(std::chrono::milliseconds timeout);
   // Pauses/resumes fetching on the whole assignment (keeps group membership alive while the
-  // owner waits, e.g. during retry backoff).
+  // owner waits, e.g. during retry backoff). Partitions assigned by a rebalance in between are
+  // paused too; resume_all() resumes the assignment as it is then.
   void pause_all();
   void resume_all();
   // Moves the fetch position of one partition (e.g. back to a record to redeliver).
@@ -88,6 +90,8 @@ class Consumer {
   std::unique_ptr<FetchWakePolicy> wake_policy_;
   std::unique_ptr<FetchWaker> waker_;
   std::vector<TopicPartition> revoked_in_poll_;  // by a rebalance inside the current poll
+  bool paused_ = false;                          // between pause_all() and resume_all()
+  std::set<TopicPartition> left_paused_;         // paused here and not resumed since
   bool closed_ = false;
   bool left_unclean_ = false;  // close() gave up on leaving the group
 };
