@@ -38,6 +38,7 @@ struct Pipeline::Batch {
   std::vector<std::vector<wep_header>> headers;  // filled for the events handed out only
   std::vector<uint32_t> attempts;                // deliveries made so far
   std::vector<size_t> wanted;                    // the records to hand to the instance
+  uint64_t revocations = 0;                      // Pipeline::revocations_ when it was polled
 };
 
 namespace {
@@ -264,7 +265,7 @@ void Pipeline::run() {
   // dead letters included), so each partition's records still reach the handler in order.
   while (!stop_.load()) {
     std::shared_ptr<Batch> batch = take_batch();
-    batch->msgs = consumer_->poll_batch(options_.batch_size, options_.batch_timeout);
+    poll(*batch);
     const bool checked = check(*batch);
     if (!settle() || !checked) {  // stopped
       recycle(std::move(batch));
@@ -274,6 +275,7 @@ void Pipeline::run() {
     // beside handle_batch. The commit itself, a round trip to the broker, is sent once the next
     // batch is in the handler's hands, so that it does not delay that batch.
     auto due = take_commit(false);
+    drop_lost(*batch, &batch->wanted);  // settling may have waited, and the group moved on
     if (batch->wanted.empty()) {
       record(*batch);
       recycle(std::move(batch));
@@ -287,6 +289,33 @@ void Pipeline::run() {
   commit(true);
   consumer_->close();
   state_ = PipelineState::kStopped;
+}
+
+void Pipeline::poll(Batch& batch) {
+  if (held_.empty()) {
+    batch.msgs = consumer_->poll_batch(options_.batch_size, options_.batch_timeout);
+  } else {
+    batch.msgs = std::move(held_);
+    held_.clear();
+    if (batch.msgs.size() < options_.batch_size)
+      for (auto& m : consumer_->poll_batch(options_.batch_size - batch.msgs.size(),
+                                           std::chrono::milliseconds(0)))
+        batch.msgs.push_back(std::move(m));
+  }
+  batch.revocations = revocations_;
+}
+
+bool Pipeline::lost(const Batch& batch, const rd_kafka_message_t* m) const {
+  if (batch.revocations == revocations_) return false;
+  auto it = revoked_at_.find({rd_kafka_topic_name(m->rkt), m->partition});
+  return it != revoked_at_.end() && it->second > batch.revocations;
+}
+
+void Pipeline::drop_lost(const Batch& batch, std::vector<size_t>* indexes) const {
+  if (batch.revocations == revocations_) return;
+  indexes->erase(std::remove_if(indexes->begin(), indexes->end(),
+                                [&](size_t i) { return lost(batch, batch.msgs[i].get()); }),
+                 indexes->end());
 }
 
 std::shared_ptr<Pipeline::Batch> Pipeline::take_batch() {
@@ -315,6 +344,7 @@ bool Pipeline::check(Batch& batch) {
   batch.wanted.clear();
   for (size_t i = 0; i < n; ++i) {
     const rd_kafka_message_t* m = batch.msgs[i].get();
+    if (lost(batch, m)) continue;  // a dead letter's retry waited, and the group moved on
     // Validated like decode_event, without building the typed event: the host hands plugins
     // the record's own JSON and its metadata only.
     auto checked = check_event(value_of(m), &batch.text, options_.limits);
@@ -356,6 +386,7 @@ void Pipeline::record(const Batch& batch) {
   int32_t run_partition = -1;
   for (const auto& msg : batch.msgs) {
     const rd_kafka_message_t* m = msg.get();
+    if (lost(batch, m)) continue;  // the partition's next owner reads it again
     if (next == nullptr || m->rkt != run_topic || m->partition != run_partition) {
       run_topic = m->rkt;
       run_partition = m->partition;
@@ -489,6 +520,10 @@ bool Pipeline::complete(const std::shared_ptr<Batch>& shared, std::vector<size_t
     backoff = std::min<double>(backoff, retry.max_backoff_ms);
     backoff = std::max<double>(backoff, retry_after_ms);
     if (!wait(std::chrono::milliseconds(static_cast<int64_t>(backoff)))) return false;
+    // A rebalance during the wait may have given some partitions to another member: their
+    // records are its to read again from the committed offset, not this one's to retry.
+    drop_lost(batch, &pending);
+    if (pending.empty()) return true;
     ++attempt;
     if (!runner_->wait_idle(stop_)) return false;
     call = start_call(shared, pending, attempt);
@@ -543,9 +578,11 @@ bool Pipeline::wait(std::chrono::milliseconds d) {
   consumer_->pause_all();
   auto deadline = std::chrono::steady_clock::now() + d;
   while (!stop_.load() && std::chrono::steady_clock::now() < deadline) {
-    // Serve the group protocol (heartbeats, rebalances) while paused; nothing is fetched.
-    auto msgs = consumer_->poll_batch(1, std::chrono::milliseconds(0));
-    (void)msgs;  // paused: nothing arrives
+    // Serve the group protocol (heartbeats, rebalances) while paused. Nothing is fetched: the
+    // consumer pauses what a rebalance assigns meanwhile too. Should a record come anyway, it
+    // leads the next batch: dropping it would let a later commit skip it.
+    for (auto& m : consumer_->poll_batch(1, std::chrono::milliseconds(0)))
+      held_.push_back(std::move(m));
     std::unique_lock<std::mutex> lock(wait_mu_);
     wait_cv_.wait_for(
         lock, std::min<std::chrono::steady_clock::duration>(
@@ -601,8 +638,18 @@ void Pipeline::on_revoke(const std::vector<bus::TopicPartition>& parts) {
   settle();
   in_rebalance_ = false;
   commit(true);
-  // Whatever could not be committed now belongs to the next owner, who redelivers it.
-  for (const auto& tp : parts) done_.erase(tp);
+  // Whatever could not be committed now belongs to the next owner, who redelivers it; so do
+  // the records of these partitions in batches polled before now (see lost()).
+  ++revocations_;
+  for (const auto& tp : parts) {
+    done_.erase(tp);
+    revoked_at_[tp] = revocations_;
+  }
+  auto revoked = [&](const bus::MessagePtr& m) {
+    auto it = revoked_at_.find({rd_kafka_topic_name(m->rkt), m->partition});
+    return it != revoked_at_.end() && it->second == revocations_;
+  };
+  held_.erase(std::remove_if(held_.begin(), held_.end(), revoked), held_.end());
   if (lag_ != nullptr)
     for (const auto& tp : parts) lag_->set({options_.name, tp.first, std::to_string(tp.second)}, 0);
 }

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -81,6 +82,12 @@ class Pipeline {
   };
   void run();
   std::shared_ptr<Batch> take_batch();
+  // Fills the batch from the consumer (after what a wait() held back).
+  void poll(Batch& batch);
+  // Whether the record's partition was revoked after the batch was polled (in a wait() or
+  // a dead letter's retry): it is then the next owner's, neither handled nor recorded here.
+  bool lost(const Batch& batch, const rd_kafka_message_t* m) const;
+  void drop_lost(const Batch& batch, std::vector<size_t>* indexes) const;
   void recycle(std::shared_ptr<Batch> batch);
   // Checks every record of the batch and fills its `wanted`; the validator dead-letters what
   // is invalid here (false if stopped before that was done).
@@ -148,6 +155,9 @@ class Pipeline {
   std::shared_ptr<Batch> spare_batch_;  // the last settled batch, cleared, for the next poll
   std::optional<InFlight> in_flight_;
   bool in_rebalance_ = false;  // on_revoke is running (inside librdkafka's poll)
+  uint64_t revocations_ = 0;   // on_revoke calls so far
+  std::map<bus::TopicPartition, uint64_t> revoked_at_;  // revocations_ at its last revoke
+  std::vector<bus::MessagePtr> held_;  // returned by a poll in wait(); lead the next batch
 };
 
 }  // namespace wallet_eventd::dispatch

@@ -240,6 +240,95 @@ TEST(Pipeline, TheNextBatchIsReadWhileTheHandlerWorksYetCallsStayInOrderAndApart
   EXPECT_GE(last_offset.size(), 2u) << "the four wallets should span partitions";
 }
 
+// Lines of a recorder's file per "topic/partition".
+std::map<std::string, size_t> lines_per_partition(const std::string& file) {
+  std::map<std::string, size_t> out;
+  for (const auto& line : wep_it::read_lines(file)) {
+    std::istringstream in(line);
+    std::string id, type, topic, part;
+    in >> id >> type >> topic >> part;
+    ++out[topic + "/" + part];
+  }
+  return out;
+}
+
+// One event for each of `wallets` wallets (the record key), so the events span partitions.
+std::set<std::string> publish_spread(const std::string& prefix, int wallets,
+                                     const std::string& tag) {
+  std::set<std::string> ids;
+  for (int w = 0; w < wallets; ++w)
+    for (const auto& id : publish_keys(prefix, 1, tag + "-wallet-" + std::to_string(w)))
+      ids.insert(id);
+  return ids;
+}
+
+TEST(Pipeline, ARebalanceDuringARetryBackoffNeitherKeepsRevokedRecordsNorDropsNewOnes) {
+  // While a batch waits out a retry backoff the pipeline polls (paused) to stay in its group,
+  // so a rebalance can happen right there. Records of partitions revoked then are the next
+  // owner's: this member must not go on retrying them (nor commit their offsets). Partitions
+  // assigned then are not paused, and what they deliver during the wait must be handled.
+  const std::string prefix = wep_it::unique_prefix();
+  auto dir_a = wep_it::temp_dir(), dir_b = wep_it::temp_dir();
+  const std::string out_a = (dir_a / "seen.txt").string(), out_b = (dir_b / "seen.txt").string();
+  const std::string retry =
+      "    retry: {max_attempts: 10, initial_backoff_ms: 1000, max_backoff_ms: 1000}\n";
+  wep_it::Daemon a(wep_it::daemon_config(
+      dir_a, prefix, recorder("stubborn", out_a, "      retry_times: 4\n", retry)));
+  auto first = publish_spread(prefix, 30, "first");
+  ASSERT_TRUE(wep_it::eventually([&] { return lines_per_partition(out_a).size() == 3; }))
+      << a.log();
+
+  // b joins while a is retrying all three partitions' records, one backoff after another.
+  auto b = std::make_unique<wep_it::Daemon>(wep_it::daemon_config(
+      dir_b, prefix, recorder("stubborn", out_b, "      retry_times: 4\n", retry)));
+  ASSERT_TRUE(wep_it::eventually([&] { return !lines_per_partition(out_b).empty(); },
+                                 std::chrono::seconds(60)))
+      << b->log();
+  const auto b_parts = lines_per_partition(out_b);
+  const auto a_then = lines_per_partition(out_a);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // three more backoffs
+  const auto a_now = lines_per_partition(out_a);
+  for (const auto& [tp, n] : b_parts) {
+    auto count = [&](const std::map<std::string, size_t>& m) {
+      auto it = m.find(tp);
+      return it == m.end() ? size_t{0} : it->second;
+    };
+    EXPECT_EQ(count(a_now), count(a_then)) << "a went on handling " << tp << ", now b's";
+  }
+  auto done = [&] {
+    auto seen = wep_it::recorded_ids(out_a, "done");
+    for (const auto& [id, n] : wep_it::recorded_ids(out_b, "done")) seen[id] += n;
+    return seen;
+  };
+  auto all_done = [&](const std::set<std::string>& ids) {
+    auto seen = done();
+    for (const auto& id : ids)
+      if (seen.count(id) == 0) return false;
+    return true;
+  };
+  ASSERT_TRUE(wep_it::eventually([&] { return all_done(first); }, std::chrono::seconds(60)))
+      << a.log() << b->log();
+
+  // b leaves while both are retrying: a is given b's partition during a backoff.
+  auto second = publish_spread(prefix, 30, "second");
+  ASSERT_TRUE(wep_it::eventually([&] {
+    auto retried = [&](const std::string& file) {
+      for (const auto& [id, n] : wep_it::recorded_ids(file, "retry"))
+        if (second.count(id)) return true;
+      return false;
+    };
+    return retried(out_a) && retried(out_b);
+  })) << a.log()
+      << b->log();
+  b->signal(SIGTERM);
+  EXPECT_EQ(b->wait(std::chrono::seconds(20)), 0) << b->log();
+  EXPECT_TRUE(wep_it::eventually([&] { return all_done(second); }, std::chrono::seconds(60)))
+      << a.log();
+  for (const auto& line : wep_it::read_lines(out_a)) EXPECT_NE(line.rfind("OVERLAP", 0), 0u);
+  a.signal(SIGTERM);
+  EXPECT_EQ(a.wait(std::chrono::seconds(20)), 0) << a.log();
+}
+
 // name and nice value of each thread of `pid` (from /proc/<pid>/task/<tid>/stat).
 std::vector<std::pair<std::string, int>> thread_nice_values(pid_t pid) {
   std::vector<std::pair<std::string, int>> out;
