@@ -46,8 +46,13 @@ void host_log(wep_host_ctx* ctx, int32_t level, wep_str message) {
                : level == WEP_LOG_INFO  ? LogLevel::kInfo
                : level == WEP_LOG_WARN  ? LogLevel::kWarn
                                         : LogLevel::kError;
-  log_message(l, "[" + (ctx != nullptr ? ctx->instance : std::string("?")) + "] " +
-                     std::string(view(message)));
+  // Appended piece by piece: GCC 12 at -O3 warns (-Wrestrict, a false positive, GCC bug
+  // 105329) on "[" + std::string&&.
+  std::string line = "[";
+  line += ctx != nullptr ? std::string_view(ctx->instance) : std::string_view("?");
+  line += "] ";
+  line += view(message);
+  log_message(l, line);
 }
 
 int32_t host_publish(wep_host_ctx* ctx, wep_str topic_suffix, wep_str key, wep_str value,
