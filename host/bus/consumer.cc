@@ -46,18 +46,9 @@ Record to_record(const rd_kafka_message_t* msg) {
   r.value = std::string(message_value(msg));
   rd_kafka_timestamp_type_t tstype;
   r.timestamp_ms = rd_kafka_message_timestamp(msg, &tstype);
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0;
-         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i) {
-      r.headers.push_back(
-          {name, value != nullptr ? std::string(static_cast<const char*>(value), size) : ""});
-    }
-  }
+  for_each_header(msg, [&](std::string_view name, std::string_view value) {
+    r.headers.push_back({std::string(name), std::string(value)});
+  });
   return r;
 }
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -30,6 +31,20 @@ using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 
 // Copies a librdkafka message into a Record.
 Record to_record(const rd_kafka_message_t* msg);
+// Calls fn(name, value) for each header of `msg` in order; both stay valid while `msg` does
+// (a header without a value gives an empty one).
+template <typename Fn>
+void for_each_header(const rd_kafka_message_t* msg, Fn&& fn) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  const char* name;
+  const void* value;
+  size_t size;
+  for (size_t i = 0;
+       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+    fn(std::string_view(name),
+       std::string_view(static_cast<const char*>(value), value != nullptr ? size : 0));
+}
 std::string_view message_value(const rd_kafka_message_t* msg);
 
 class Consumer {

@@ -422,18 +422,9 @@ std::shared_ptr<HandlerCall> Pipeline::start_call(const std::shared_ptr<Batch>& 
     const size_t i = pending[j];
     const rd_kafka_message_t* m = batch.msgs[i].get();
     if (attempt == 1) {
-      rd_kafka_headers_t* hdrs = nullptr;
-      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char* name;
-        const void* value;
-        size_t size;
-        for (size_t h = 0;
-             rd_kafka_header_get_all(hdrs, h, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-             ++h) {
-          batch.headers[i].push_back(
-              {str(name), {static_cast<const char*>(value), value != nullptr ? size : 0}});
-        }
-      }
+      bus::for_each_header(m, [&](std::string_view name, std::string_view value) {
+        batch.headers[i].push_back({str(name), str(value)});
+      });
     }
     batch.attempts[i] = attempt;
     call->set(j,

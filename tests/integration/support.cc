@@ -20,6 +20,8 @@
 #include <regex>
 #include <sstream>
 
+#include "bus/consumer.h"
+
 namespace wep_it {
 
 std::string bootstrap() {
@@ -243,26 +245,7 @@ std::vector<wallet_eventd::Record> read_topic(const std::string& topic, size_t c
   while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
     if (m == nullptr) continue;
-    if (!m->err) {
-      wallet_eventd::Record r;
-      r.topic = rd_kafka_topic_name(m->rkt);
-      r.partition = m->partition;
-      r.offset = m->offset;
-      if (m->key) r.key.assign(static_cast<char*>(m->key), m->key_len);
-      if (m->payload) r.value.assign(static_cast<char*>(m->payload), m->len);
-      rd_kafka_headers_t* hdrs = nullptr;
-      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char* name;
-        const void* value;
-        size_t size;
-        for (size_t i = 0;
-             rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-             ++i)
-          r.headers.push_back(
-              {name, value ? std::string(static_cast<const char*>(value), size) : ""});
-      }
-      out.push_back(std::move(r));
-    }
+    if (!m->err) out.push_back(wallet_eventd::bus::to_record(m));
     rd_kafka_message_destroy(m);
   }
   rd_kafka_consumer_close(rk);
