@@ -210,11 +210,12 @@ Consumer::~Consumer() {
     rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 }
 
-std::vector<MessagePtr> Consumer::poll_batch(size_t max, std::chrono::milliseconds timeout) {
+std::vector<MessagePtr> Consumer::poll_batch(size_t max, std::chrono::milliseconds timeout,
+                                             std::optional<std::chrono::milliseconds> linger) {
   revoked_in_poll_.clear();  // a revoke outside poll_batch (close) concerns no record here
   std::vector<MessagePtr> out;
   out.reserve(std::min<size_t>(max, 1024));  // batch_size may be large, traffic thin
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   // While records are queued, poll without waiting and without reading the clock (once per
   // record it showed in profiles); only an empty queue makes it wait for what is left.
   int wait_ms = 0;
@@ -239,6 +240,7 @@ std::vector<MessagePtr> Consumer::poll_batch(size_t max, std::chrono::millisecon
       continue;
     }
     out.emplace_back(m);
+    if (linger && out.size() == 1) deadline = std::chrono::steady_clock::now() + *linger;
   }
   if (wake_policy_) {
     size_t bytes = 0;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -67,10 +68,13 @@ class Consumer {
   static Result<std::unique_ptr<Consumer>> create(Options options);
   ~Consumer();
 
-  // Up to `max` messages, waiting at most `timeout` for the first and then until the batch is
-  // full or the timeout passed. Errors that are not records are logged and skipped, and so
-  // are records taken before a rebalance in the same call revoked their partition.
-  std::vector<MessagePtr> poll_batch(size_t max, std::chrono::milliseconds timeout);
+  // Up to `max` messages, waiting at most `timeout` for the first. What is queued is taken
+  // without waiting; when the queue runs dry before `max`, it waits for more until `timeout`
+  // after the call, or, given `linger`, until `linger` after the first message (0: returns
+  // what had arrived). Errors that are not records are logged and skipped, and so are records
+  // taken before a rebalance in the same call revoked their partition.
+  std::vector<MessagePtr> poll_batch(size_t max, std::chrono::milliseconds timeout,
+                                     std::optional<std::chrono::milliseconds> linger = {});
 
   // Commits the given next-offsets synchronously.
   Status commit(const OffsetMap& offsets);

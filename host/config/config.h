@@ -86,8 +86,10 @@ std::string_view to_string(LogFormat value);    // "text" | "json"
 
 struct ConsumerConfig {
   std::string group_prefix = "wallet-eventd";
-  uint32_t batch_size = 64;             // 1..10000
-  uint32_t batch_timeout_ms = 50;       // how long to wait to fill a batch; 0..60000
+  uint32_t batch_size = 64;  // 1..10000
+  // Once a batch has its first event, how long it may wait for more; 0..60000. 0: a batch is
+  // what has arrived (up to batch_size).
+  uint32_t batch_timeout_ms = 0;
   uint32_t handler_timeout_ms = 30000;  // a batch that takes longer is given up; 1..3600000
   uint32_t max_record_bytes = 1048576;  // larger records go to the DLQ
   uint32_t max_depth = 32;              // deeper JSON goes to the DLQ; 1..1024
@@ -147,7 +149,7 @@ struct PluginInstanceConfig {
   RetryPolicy retry;
   // Defaults: the consumer: section's values (filled in).
   uint32_t batch_size = 64;
-  uint32_t batch_timeout_ms = 50;
+  uint32_t batch_timeout_ms = 0;
   uint32_t handler_timeout_ms = 30000;
   // The `config:` mapping as a JSON object ("{}" when absent). Plain YAML scalars are typed
   // (integer, float, true/false, null, else string); quoted and block scalars stay strings.

@@ -44,6 +44,9 @@ struct Pipeline::Batch {
 namespace {
 
 constexpr size_t kMessageCapacity = HandlerCall::kMessageCapacity;
+// How long the pipeline's thread waits for a first record before it goes round its loop
+// (settling the batch in flight, committing, seeing a stop request) with none.
+constexpr std::chrono::milliseconds kIdlePoll{50};
 
 std::string_view value_of(const rd_kafka_message_t* m) { return bus::message_value(m); }
 std::string_view key_of(const rd_kafka_message_t* m) {
@@ -293,7 +296,7 @@ void Pipeline::run() {
 
 void Pipeline::poll(Batch& batch) {
   if (held_.empty()) {
-    batch.msgs = consumer_->poll_batch(options_.batch_size, options_.batch_timeout);
+    batch.msgs = consumer_->poll_batch(options_.batch_size, kIdlePoll, options_.batch_timeout);
   } else {
     batch.msgs = std::move(held_);
     held_.clear();

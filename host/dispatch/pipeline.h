@@ -39,7 +39,9 @@ struct PipelineOptions {
   bus::Properties consumer_properties;  // bootstrap.servers and passthrough properties
   bool from_beginning = true;
   size_t batch_size = 64;
-  std::chrono::milliseconds batch_timeout{50};
+  // Once a batch has its first record, how long it may wait for more (0: it takes what has
+  // arrived; batches still fill by themselves while the handler works on the previous one).
+  std::chrono::milliseconds batch_timeout{0};
   std::chrono::milliseconds handler_timeout{30000};
   config::RetryPolicy retry;
   uint64_t type_mask = 0;  // bit per EventType number; the validator ignores it

@@ -159,4 +159,21 @@ TEST(Consumer, APartitionTakenAwayWhilePausedComesBackUnpausedAndOneGivenWhilePa
   a->close();
 }
 
+TEST(Consumer, WithALingerOfZeroABatchIsWhatHasArrivedNotWhatFillsItInTime) {
+  const std::string prefix = wep_it::unique_prefix();
+  const auto cfg = wep_it::client_config(prefix);
+  publish_spread(cfg, 5, "few");
+  auto c = consumer(cfg, prefix + ".linger");
+  ASSERT_NE(c, nullptr);
+  // One record first; a second later the other four are surely fetched and queued.
+  ASSERT_EQ(c->poll_batch(1, milliseconds(30000)).size(), 1u);
+  std::this_thread::sleep_for(milliseconds(1000));
+  const auto start = std::chrono::steady_clock::now();
+  auto msgs = c->poll_batch(1000, milliseconds(10000), milliseconds(0));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(msgs.size(), 4u);
+  EXPECT_LT(took, seconds(2)) << "waited for a batch of 1000 to fill";
+  c->close();
+}
+
 }  // namespace

@@ -3,6 +3,7 @@
 // offsets that do not move past unfinished events, and isolation of a slow instance.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -329,9 +330,16 @@ TEST(Pipeline, ARebalanceDuringARetryBackoffNeitherKeepsRevokedRecordsNorDropsNe
   EXPECT_EQ(a.wait(std::chrono::seconds(20)), 0) << a.log();
 }
 
-// name and nice value of each thread of `pid` (from /proc/<pid>/task/<tid>/stat).
-std::vector<std::pair<std::string, int>> thread_nice_values(pid_t pid) {
-  std::vector<std::pair<std::string, int>> out;
+// Name, nice value and CPU time used (user + system) of each thread of `pid`, from
+// /proc/<pid>/task/<tid>/stat.
+struct ThreadStat {
+  std::string name;
+  int nice;
+  double cpu_seconds;
+};
+std::vector<ThreadStat> thread_stats(pid_t pid) {
+  std::vector<ThreadStat> out;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
   for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
     std::ifstream in(task.path() / "stat");
     std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -340,7 +348,8 @@ std::vector<std::pair<std::string, int>> thread_nice_values(pid_t pid) {
     std::istringstream rest(stat.substr(close + 2));  // fields 3.. (state first)
     std::vector<std::string> f{std::istream_iterator<std::string>(rest), {}};
     if (f.size() < 17) continue;
-    out.emplace_back(stat.substr(open + 1, close - open - 1), std::stoi(f[16]));  // field 19
+    out.push_back({stat.substr(open + 1, close - open - 1), std::stoi(f[16]),  // field 19
+                   (std::stod(f[11]) + std::stod(f[12])) / tick});             // fields 14, 15
   }
   return out;
 }
@@ -360,9 +369,9 @@ TEST(Pipeline, TheValidatorRunsAtTheLowestPriorityAndInstancesAtTheNormalOne) {
       << daemon.log();
   std::map<std::string, std::set<int>> nice;  // thread name -> nice values seen
   size_t low_librdkafka = 0, normal_librdkafka = 0;
-  for (const auto& [name, value] : thread_nice_values(daemon.pid())) {
-    nice[name].insert(value);
-    if (name.rfind("rdk:", 0) == 0) ++(value == 19 ? low_librdkafka : normal_librdkafka);
+  for (const auto& t : thread_stats(daemon.pid())) {
+    nice[t.name].insert(t.nice);
+    if (t.name.rfind("rdk:", 0) == 0) ++(t.nice == 19 ? low_librdkafka : normal_librdkafka);
   }
   EXPECT_EQ(nice["pipe:validator"], std::set<int>{19});
   EXPECT_EQ(nice["pipe:rec"], std::set<int>{0});
@@ -371,6 +380,34 @@ TEST(Pipeline, TheValidatorRunsAtTheLowestPriorityAndInstancesAtTheNormalOne) {
   // producer's and the admin client's stay at 0.
   EXPECT_GE(low_librdkafka, 2u);
   EXPECT_GE(normal_librdkafka, 2u);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
+}
+
+TEST(Pipeline, AnIdlePipelineSleepsBetweenPollsEvenWithABatchTimeoutOfZero) {
+  // batch_timeout_ms is how long a batch waits to fill once it has a record; 0 hands over what
+  // has arrived. With nothing to read, the pipeline threads must still sleep, not spin.
+  const std::string prefix = wep_it::unique_prefix();
+  auto dir = wep_it::temp_dir();
+  const std::string out = (dir / "seen.txt").string();
+  const std::string config = wep_it::daemon_config(dir, prefix, recorder("rec", out));
+  std::string yaml = wep_it::read_file(config);
+  yaml.replace(yaml.find("batch_timeout_ms: 20"), 20, "batch_timeout_ms: 0");
+  wep_it::write_file(dir, "wallet-eventd.yaml", yaml);
+  wep_it::Daemon daemon(config);
+  publish_keys(prefix, 1);
+  ASSERT_TRUE(wep_it::eventually([&] { return count_lines(out, " done") >= 1; })) << daemon.log();
+  auto pipe_cpu = [&] {
+    double seconds = 0;
+    for (const auto& t : thread_stats(daemon.pid()))
+      if (t.name.rfind("pipe:", 0) == 0) seconds += t.cpu_seconds;
+    return seconds;
+  };
+  const double before = pipe_cpu();
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const double used = pipe_cpu() - before;
+  // Two pipeline threads (rec, validator) spinning would use about 3 s each.
+  EXPECT_LT(used, 0.3) << "the idle pipeline threads used " << used << " s of CPU in 3 s";
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
 }

@@ -78,7 +78,7 @@ TEST(Config, MinimalFileGetsAllDefaults) {
   EXPECT_EQ(c.topics.topic_for("credential.storage"), "wallet.credential.storage");
   EXPECT_EQ(c.consumer.group_prefix, "wallet-eventd");
   EXPECT_EQ(c.consumer.batch_size, 64u);
-  EXPECT_EQ(c.consumer.batch_timeout_ms, 50u);
+  EXPECT_EQ(c.consumer.batch_timeout_ms, 0u);
   EXPECT_EQ(c.consumer.handler_timeout_ms, 30000u);
   EXPECT_EQ(c.consumer.max_record_bytes, 1048576u);
   EXPECT_EQ(c.consumer.max_depth, 32u);
