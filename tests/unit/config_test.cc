@@ -688,6 +688,9 @@ TEST(ShippedConfigs, LoadWithoutErrors) {
   EXPECT_FALSE(prod.bus.embedded);
   EXPECT_FALSE(prod.demo.enabled);
   EXPECT_EQ(prod.state_dir, "/var/lib/wallet-eventd");
+  // audit syncs per batch: its batches may wait 20 ms to fill; the others hand over what came.
+  for (const auto& p : prod.plugins)
+    EXPECT_EQ(p.batch_timeout_ms, p.name == "audit" ? 20u : 0u) << p.name;
 }
 
 TEST(BadConfigCorpus, EveryFileFailsWithItsExpectedErrorAndLocation) {
