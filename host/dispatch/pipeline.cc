@@ -308,17 +308,18 @@ void Pipeline::poll(Batch& batch) {
   batch.revocations = revocations_;
 }
 
-bool Pipeline::lost(const Batch& batch, const rd_kafka_message_t* m) const {
-  if (batch.revocations == revocations_) return false;
+bool Pipeline::lost(uint64_t polled_at, const rd_kafka_message_t* m) const {
+  if (polled_at == revocations_) return false;
   auto it = revoked_at_.find({rd_kafka_topic_name(m->rkt), m->partition});
-  return it != revoked_at_.end() && it->second > batch.revocations;
+  return it != revoked_at_.end() && it->second > polled_at;
 }
 
 void Pipeline::drop_lost(const Batch& batch, std::vector<size_t>* indexes) const {
   if (batch.revocations == revocations_) return;
-  indexes->erase(std::remove_if(indexes->begin(), indexes->end(),
-                                [&](size_t i) { return lost(batch, batch.msgs[i].get()); }),
-                 indexes->end());
+  indexes->erase(
+      std::remove_if(indexes->begin(), indexes->end(),
+                     [&](size_t i) { return lost(batch.revocations, batch.msgs[i].get()); }),
+      indexes->end());
 }
 
 std::shared_ptr<Pipeline::Batch> Pipeline::take_batch() {
@@ -347,7 +348,7 @@ bool Pipeline::check(Batch& batch) {
   batch.wanted.clear();
   for (size_t i = 0; i < n; ++i) {
     const rd_kafka_message_t* m = batch.msgs[i].get();
-    if (lost(batch, m)) continue;  // a dead letter's retry waited, and the group moved on
+    if (lost(batch.revocations, m)) continue;  // a dead letter's retry waited; the group moved
     // Validated like decode_event, without building the typed event: the host hands plugins
     // the record's own JSON and its metadata only.
     auto checked = check_event(value_of(m), &batch.text, options_.limits);
@@ -389,7 +390,7 @@ void Pipeline::record(const Batch& batch) {
   int32_t run_partition = -1;
   for (const auto& msg : batch.msgs) {
     const rd_kafka_message_t* m = msg.get();
-    if (lost(batch, m)) continue;  // the partition's next owner reads it again
+    if (lost(batch.revocations, m)) continue;  // the partition's next owner reads it again
     if (next == nullptr || m->rkt != run_topic || m->partition != run_partition) {
       run_topic = m->rkt;
       run_partition = m->partition;
@@ -639,11 +640,11 @@ void Pipeline::on_revoke(const std::vector<bus::TopicPartition>& parts) {
     done_.erase(tp);
     revoked_at_[tp] = revocations_;
   }
-  auto revoked = [&](const bus::MessagePtr& m) {
-    auto it = revoked_at_.find({rd_kafka_topic_name(m->rkt), m->partition});
-    return it != revoked_at_.end() && it->second == revocations_;
-  };
-  held_.erase(std::remove_if(held_.begin(), held_.end(), revoked), held_.end());
+  // Records held back by wait() were polled before this revoke.
+  held_.erase(
+      std::remove_if(held_.begin(), held_.end(),
+                     [&](const bus::MessagePtr& m) { return lost(revocations_ - 1, m.get()); }),
+      held_.end());
   if (lag_ != nullptr)
     for (const auto& tp : parts) lag_->set({options_.name, tp.first, std::to_string(tp.second)}, 0);
 }

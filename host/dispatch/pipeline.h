@@ -86,9 +86,10 @@ class Pipeline {
   std::shared_ptr<Batch> take_batch();
   // Fills the batch from the consumer (after what a wait() held back).
   void poll(Batch& batch);
-  // Whether the record's partition was revoked after the batch was polled (in a wait() or
-  // a dead letter's retry): it is then the next owner's, neither handled nor recorded here.
-  bool lost(const Batch& batch, const rd_kafka_message_t* m) const;
+  // Whether the record's partition was revoked since it was polled (`polled_at`: revocations_
+  // then; in a wait() or a dead letter's retry): it is then the next owner's, neither handled
+  // nor recorded here.
+  bool lost(uint64_t polled_at, const rd_kafka_message_t* m) const;
   void drop_lost(const Batch& batch, std::vector<size_t>* indexes) const;
   void recycle(std::shared_ptr<Batch> batch);
   // Checks every record of the batch and fills its `wanted`; the validator dead-letters what
