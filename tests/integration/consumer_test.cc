@@ -21,23 +21,12 @@ using namespace wallet_eventd;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// `count` KeyCreated events, one per wallet (the record key): the topic's three partitions
-// (the test broker's default) all get some. Returns the wallet ids (one per event).
+// The wallet ids (one per event, the record key) of wep_it::publish_spread's events.
 std::set<std::string> publish_spread(const ClientConfig& cfg, int count, const std::string& tag) {
-  auto publisher = Publisher::create(cfg);
-  EXPECT_TRUE(publisher.ok()) << publisher.error().message;
-  std::set<std::string> ids;
-  for (int i = 0; i < count; ++i) {
-    KeyCreated e;
-    e.metadata = EventMetadata::create("corr", tag + "-wallet-" + std::to_string(i));
-    e.key_id = "key-" + std::to_string(i);
-    e.kid = "kid";
-    e.key_type = "EC P-256";
-    ids.insert(e.metadata.wallet_id);
-    Status s = publisher.value()->publish(e);
-    EXPECT_TRUE(s.ok()) << s.message();
-  }
-  return ids;
+  std::set<std::string> wallets;
+  for (const auto& md : wep_it::publish_spread(cfg.topic_prefix, count, tag))
+    wallets.insert(md.wallet_id);
+  return wallets;
 }
 
 std::unique_ptr<bus::Consumer> consumer(const ClientConfig& cfg, const std::string& group) {

@@ -253,13 +253,11 @@ std::map<std::string, size_t> lines_per_partition(const std::string& file) {
   return out;
 }
 
-// One event for each of `wallets` wallets (the record key), so the events span partitions.
+// The event ids of wep_it::publish_spread's events (one per wallet, spanning partitions).
 std::set<std::string> publish_spread(const std::string& prefix, int wallets,
                                      const std::string& tag) {
   std::set<std::string> ids;
-  for (int w = 0; w < wallets; ++w)
-    for (const auto& id : publish_keys(prefix, 1, tag + "-wallet-" + std::to_string(w)))
-      ids.insert(id);
+  for (const auto& md : wep_it::publish_spread(prefix, wallets, tag)) ids.insert(md.event_id);
   return ids;
 }
 

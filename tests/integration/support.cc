@@ -90,6 +90,24 @@ wallet_eventd::ClientConfig client_config(const std::string& prefix) {
   return c;
 }
 
+std::vector<wallet_eventd::EventMetadata> publish_spread(const std::string& prefix, int count,
+                                                         const std::string& tag) {
+  auto publisher = wallet_eventd::Publisher::create(client_config(prefix));
+  EXPECT_TRUE(publisher.ok()) << publisher.error().message;
+  std::vector<wallet_eventd::EventMetadata> out;
+  for (int i = 0; i < count && publisher.ok(); ++i) {
+    wallet_eventd::KeyCreated e;
+    e.metadata = wallet_eventd::EventMetadata::create("corr", tag + "-wallet-" + std::to_string(i));
+    e.key_id = "key-" + std::to_string(i);
+    e.kid = "kid-" + std::to_string(i);
+    e.key_type = "EC P-256";
+    wallet_eventd::Status s = publisher.value()->publish(e);
+    EXPECT_TRUE(s.ok()) << s.message();
+    out.push_back(e.metadata);
+  }
+  return out;
+}
+
 namespace {
 
 // Starts argv with stdin, stdout and stderr opened from the given paths (stderr may be the same

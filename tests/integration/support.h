@@ -31,6 +31,10 @@ std::vector<std::string> golden_files();  // ../shared/wire/valid/*.json, sorted
 
 // A ClientConfig for the test broker with the given prefix.
 wallet_eventd::ClientConfig client_config(const std::string& prefix);
+// Publishes `count` KeyCreated events under `prefix`, one per wallet "<tag>-wallet-<i>" (the
+// record key), so that they span the topic's partitions; returns each event's metadata.
+std::vector<wallet_eventd::EventMetadata> publish_spread(const std::string& prefix, int count,
+                                                         const std::string& tag);
 
 struct CommandResult {
   int exit_code = -1;
