@@ -31,8 +31,13 @@ Result<ConfPtr> make_conf(std::initializer_list<const Properties*> layers);
 // Checks one property against a scratch conf; returns librdkafka's message on refusal.
 Status check_property(const std::string& name, const std::string& value);
 
-// librdkafka's logs go to the host's logger at a matching level.
+// librdkafka's logs and error events go to the host's logger at a matching level, each failure
+// once: librdkafka reports a broker connection's failure both as a "FAIL" log line and as an
+// error event with the same text (and, without an error callback, logs that event a second
+// time as "ERROR"). The error event is logged only when no such line was.
 void route_logs(rd_kafka_conf_t* conf);
+// What route_logs' error callback does, for a client that sets an error callback of its own.
+void log_error_event(rd_kafka_t* rk, rd_kafka_resp_err_t err, const char* reason);
 
 }  // namespace wallet_eventd::bus
 

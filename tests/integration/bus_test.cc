@@ -6,6 +6,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support.h"
 #include "wallet_eventd/client.h"
@@ -205,6 +206,35 @@ TEST(Bus, PublishToUnreachableBrokerFailsWithinTheTimeout) {
   EXPECT_EQ(s.error().code, Error::Code::kTimeout) << s.message();
   EXPECT_NE(s.message().find("timed out"), std::string::npos) << s.message();
   EXPECT_LT(took, std::chrono::seconds(8));
+}
+
+// librdkafka reports a broker connection's failure as a FAIL log line and as an error event
+// with the same text (logged again as ERROR when nobody takes the event): one line each.
+TEST(Bus, AnUnreachableBrokerIsLoggedOncePerFailureWithTheReason) {
+  auto dir = wep_it::temp_dir();
+  const std::string cfg = wep_it::write_file(dir, "unreachable.yaml",
+                                             "bus:\n  bootstrap_servers: \"127.0.0.1:1\"\n"
+                                             "  producer_properties:\n"
+                                             "    message.timeout.ms: 2500\n"
+                                             "topics:\n  prefix: wallet\n");
+  auto pub =
+      wep_it::run_command({WEP_DAEMON, "publish", "--config", cfg},
+                          compact(wep_it::golden_files()[0]) + "\n", std::chrono::seconds(30));
+  EXPECT_EQ(pub.exit_code, 75) << pub.err;
+  EXPECT_NE(pub.err.find("published 0, invalid 0, not delivered 1"), std::string::npos) << pub.err;
+  size_t refused = 0, refused_fail = 0, brokers_down = 0;
+  std::istringstream lines(pub.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("Connection refused") != std::string::npos) {
+      ++refused;
+      if (line.find(" FAIL: ") != std::string::npos) ++refused_fail;
+    }
+    if (line.find("_ALL_BROKERS_DOWN: 1/1 brokers are down") != std::string::npos) ++brokers_down;
+  }
+  EXPECT_GE(refused, 1u) << pub.err;
+  EXPECT_EQ(refused, refused_fail) << "a failure logged twice:\n" << pub.err;
+  // The error event no FAIL line carries is logged, with librdkafka's name for it.
+  EXPECT_GE(brokers_down, 1u) << pub.err;
 }
 
 }  // namespace
