@@ -45,20 +45,53 @@ std::vector<HeaderView> views_of(const std::vector<Header>& headers) {
   return views;
 }
 
-void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
+}  // namespace
+
+void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* cb = static_cast<Producer::Callback*>(msg->_private);
   if (cb == nullptr) return;
   Delivery d;
   d.partition = msg->partition;
   d.offset = msg->offset;
   if (msg->err) {
-    d.status = kafka_error(msg->err, std::string("delivery to ") + rd_kafka_topic_name(msg->rkt));
+    auto* self = static_cast<Producer*>(opaque);
+    std::optional<Error> login = (msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                                  msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+                                     ? self->login_failure()
+                                     : std::nullopt;
+    d.status =
+        login ? *login
+              : kafka_error(msg->err, std::string("delivery to ") + rd_kafka_topic_name(msg->rkt));
   }
   (*cb)(d);
   delete cb;
 }
 
-}  // namespace
+void Producer::on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  log_error_event(rk, static_cast<rd_kafka_resp_err_t>(err), reason);
+  auto* self = static_cast<Producer*>(opaque);
+  if (!self->give_up_on_login_failure_) return;
+  // Both come only from a connection's handshake (a TLS failure after it is a transport
+  // error): wrong credentials, a certificate that does not verify, TLS against plaintext.
+  if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION && err != RD_KAFKA_RESP_ERR__SSL) return;
+  {
+    std::lock_guard<std::mutex> lock(self->login_mu_);
+    if (self->login_failure_) return;
+    self->login_failure_ =
+        Error{Error::Code::kInvalidArgument, std::string("cannot log in to the bus: ") + reason};
+  }
+  self->login_failed_.store(true);
+  // Served from a poll: do not wait here for the broker threads; the purged records' reports
+  // (with the reason above) are served by the next polls.
+  rd_kafka_purge(
+      rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
+}
+
+std::optional<Error> Producer::login_failure() const {
+  if (!login_failed_.load()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(login_mu_);
+  return login_failure_;
+}
 
 Result<std::unique_ptr<Producer>> Producer::create(Options options) {
   Properties defaults = {{"acks", "all"},
@@ -72,11 +105,14 @@ Result<std::unique_ptr<Producer>> Producer::create(Options options) {
   }
   auto conf = make_conf({&defaults, &options.properties});
   if (!conf.ok()) return conf.error();
-  rd_kafka_conf_set_dr_msg_cb(conf.value().get(), on_delivery);
-  route_logs(conf.value().get());
-  char err[512];
   std::unique_ptr<Producer> p(new Producer());
   p->timeout_ = options.timeout;
+  p->give_up_on_login_failure_ = options.give_up_on_login_failure;
+  rd_kafka_conf_set_opaque(conf.value().get(), p.get());
+  rd_kafka_conf_set_dr_msg_cb(conf.value().get(), &Producer::on_delivery);
+  route_logs(conf.value().get());
+  rd_kafka_conf_set_error_cb(conf.value().get(), &Producer::on_error);
+  char err[512];
   p->rk_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.value().get(), err, sizeof err));
   if (!p->rk_) return Error{Error::Code::kInvalidArgument, "producer: " + std::string(err)};
   conf.value().release();  // owned by rk now
@@ -120,6 +156,7 @@ rd_kafka_topic_t* Producer::topic_handle(std::string_view topic) {
 
 Status Producer::produce(std::string_view topic, std::string_view key, std::string_view value,
                          std::span<const HeaderView> headers, Callback cb) {
+  if (auto login = login_failure()) return *login;
   rd_kafka_topic_t* rkt = topic_handle(topic);
   if (rkt == nullptr) return kafka_error(rd_kafka_last_error(), "produce to " + std::string(topic));
   auto* owned = new Callback(std::move(cb));
@@ -135,6 +172,9 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
         RD_KAFKA_V_OPAQUE(owned), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // Queued just after another thread gave up on the login: purge it too.
+      if (login_failed_.load())
+        rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING);
       if (serve_on_caller_) rd_kafka_poll(rk_.get(), 0);  // the reports that are ready
       return Status::Ok();
     }
@@ -145,6 +185,10 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
         rd_kafka_poll(rk_.get(), 10);
       } else {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      if (auto login = login_failure()) {
+        delete owned;
+        return *login;
       }
       continue;
     }

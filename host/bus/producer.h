@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,6 +46,11 @@ class Producer {
     // is several times slower when one thread allocates and another frees (a bulk publisher
     // spent most of its time in malloc's slow paths and arena locks).
     bool serve_on_caller = false;
+    // true: the first authentication or TLS handshake failure (a wrong password, a broker
+    // certificate that does not verify) fails the records waiting and every later produce at
+    // once, with librdkafka's reason, instead of each after message.timeout.ms. For a command
+    // that publishes and exits; a service keeps retrying (credentials can be fixed meanwhile).
+    bool give_up_on_login_failure = false;
   };
   // acks=all and enable.idempotence=true unless `properties` says otherwise.
   static Result<std::unique_ptr<Producer>> create(Options options);
@@ -82,6 +88,10 @@ class Producer {
   // The topic's handle, made on first use and kept until the producer goes (librdkafka looks a
   // topic name up and reference-counts it on every produce otherwise).
   rd_kafka_topic_t* topic_handle(std::string_view topic);
+  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
+  // The login failure given up on (give_up_on_login_failure), if any.
+  std::optional<Error> login_failure() const;
 
   KafkaPtr rk_;
   std::mutex topics_mu_;
@@ -90,6 +100,10 @@ class Producer {
   std::atomic<bool> stop_{false};
   std::thread poller_;
   bool serve_on_caller_ = false;
+  bool give_up_on_login_failure_ = false;
+  std::atomic<bool> login_failed_{false};
+  mutable std::mutex login_mu_;
+  std::optional<Error> login_failure_;
 };
 
 // Error from a librdkafka error code, with a code class that tells transient from permanent.

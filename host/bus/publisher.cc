@@ -105,6 +105,7 @@ Result<std::unique_ptr<Publisher>> Publisher::create(const ClientConfig& config,
   for (const auto& [k, v] : bus::producer_properties(config)) opts.properties[k] = v;
   opts.transactional_id = config.transactional_id;
   opts.timeout = config.timeout;
+  opts.give_up_on_login_failure = config.give_up_on_login_failure;
   opts.name = "publisher";
   auto producer = bus::Producer::create(std::move(opts));
   if (!producer.ok()) return producer.error();

@@ -121,6 +121,8 @@ int publish(const std::string& path, const std::string& input, bool dry_run) {
       std::fprintf(stderr, "%s\n", client.error().message.c_str());
       return client.error().code == Error::Code::kInvalidArgument ? config::kExitConfig : 1;
     }
+    // A wrong password or an untrusted certificate ends the command at once with the reason.
+    client.value().give_up_on_login_failure = true;
     // One thread publishes everything: serve the delivery reports on it (see Deliveries).
     auto created = Publisher::create(client.value(), Publisher::Deliveries::kCallerThread);
     if (!created.ok()) {

@@ -173,6 +173,7 @@ int dlq_replay(const std::string& path, const DlqReplayOptions& options) {
     for (const auto& [k, v] : cfg->bus.producer_properties) popts.properties[k] = v;
     popts.name = "dlq-replay";
     popts.timeout = client.value().timeout;
+    popts.give_up_on_login_failure = true;
     auto created = bus::Producer::create(std::move(popts));
     if (!created.ok()) {
       std::fprintf(stderr, "dlq replay: %s\n", created.error().message.c_str());

@@ -145,10 +145,12 @@ std::string recorder(const std::string& output) {
 // setup. `topics_extra` goes into the topics section.
 std::string secure_config(const std::filesystem::path& dir, const std::string& prefix,
                           const std::string& bootstrap, const std::string& properties,
-                          const std::string& plugins_yaml, const std::string& topics_extra = "") {
+                          const std::string& plugins_yaml, const std::string& topics_extra = "",
+                          int message_timeout_ms = 6000) {
   std::string yaml = "bus:\n  bootstrap_servers: \"" + bootstrap + "\"\n  properties:\n";
   yaml += properties;
-  yaml += "  producer_properties:\n    message.timeout.ms: 6000\n";
+  yaml += "  producer_properties:\n    message.timeout.ms: " + std::to_string(message_timeout_ms) +
+          "\n";
   yaml += "topics:\n  prefix: " + prefix + "\n  partitions: 3\n" + topics_extra;
   yaml += "consumer:\n  group_prefix: " + prefix + "\n  batch_timeout_ms: 20\n";
   yaml += "admin:\n  listen: \"127.0.0.1:0\"\n";
@@ -233,15 +235,19 @@ Refusal publish_refused(const std::string& cfg) {
   auto start = std::chrono::steady_clock::now();
   Refusal r;
   r.result =
-      wep_it::run_command({WEP_DAEMON, "publish", "--config", cfg}, ndjson_events(1, &ids), 60s);
+      wep_it::run_command({WEP_DAEMON, "publish", "--config", cfg}, ndjson_events(1, &ids), 90s);
   r.took = std::chrono::steady_clock::now() - start;
   return r;
 }
 
 void expect_refused(const Refusal& r, const std::string& reason) {
-  // message.timeout.ms is 6 s in these configs; publish waits for it, then reports.
+  // publish gives up at the failed login, well within message.timeout.ms (60 s in the configs
+  // of WrongPassword..., 6 s in Scram...).
   EXPECT_EQ(r.result.exit_code, 75) << r.result.err;
   EXPECT_LT(r.took, 20s) << r.result.err;
+  EXPECT_NE(r.result.err.find("line 1: not delivered: cannot log in to the bus: "),
+            std::string::npos)
+      << r.result.err;
   EXPECT_NE(r.result.err.find("published 0, invalid 0, not delivered 1"), std::string::npos)
       << r.result.err;
   EXPECT_NE(r.result.err.find(reason), std::string::npos) << r.result.err;
@@ -285,15 +291,16 @@ TEST_F(SecureBroker, TlsVerifiedAgainstTheTestCaAndSaslPlainOverPlaintextAndTls)
 TEST_F(SecureBroker, WrongPasswordOrUntrustedCaIsAClearErrorNotAHang) {
   const std::string prefix = wep_it::unique_prefix();
   auto dir_pw = wep_it::temp_dir(), dir_ca = wep_it::temp_dir(), dir_none = wep_it::temp_dir();
-  const std::string cfg_pw =
-      secure_config(dir_pw, prefix, broker().sasl_ssl,
-                    sasl_props("SASL_SSL", "PLAIN", "not-the-password", broker().ca), "");
+  const int kLong = 60000;  // message.timeout.ms: publish must not wait for it
+  const std::string cfg_pw = secure_config(
+      dir_pw, prefix, broker().sasl_ssl,
+      sasl_props("SASL_SSL", "PLAIN", "not-the-password", broker().ca), "", "", kLong);
   const std::string cfg_ca =
-      secure_config(dir_ca, prefix, broker().ssl, ssl_props(broker().other_ca), "");
+      secure_config(dir_ca, prefix, broker().ssl, ssl_props(broker().other_ca), "", "", kLong);
   // TLS on, but no CA given: librdkafka falls back to the system store, which does not
   // know the test CA either.
   const std::string cfg_none =
-      secure_config(dir_none, prefix, broker().ssl, "    security.protocol: SSL\n", "");
+      secure_config(dir_none, prefix, broker().ssl, "    security.protocol: SSL\n", "", "", kLong);
 
   auto pw = std::async(std::launch::async, [&] { return publish_refused(cfg_pw); });
   auto ca = std::async(std::launch::async, [&] { return publish_refused(cfg_ca); });

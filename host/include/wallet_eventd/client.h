@@ -48,6 +48,11 @@ struct ClientConfig {
   // How long publish() waits for the broker's acknowledgement (librdkafka message.timeout.ms),
   // and the bound on transaction calls. Default: 30 s.
   std::chrono::milliseconds timeout{30000};
+  // Publisher: true fails what waits, and every later publish, at the first authentication or
+  // TLS handshake failure (wrong credentials, a broker certificate that does not verify), with
+  // librdkafka's reason (code kInvalidArgument), instead of each record after `timeout`. For
+  // tools that publish and exit; a long-running service keeps it false and keeps retrying.
+  bool give_up_on_login_failure = false;
   // Any librdkafka property, passed through verbatim (security.protocol, sasl.*, ssl.*, ...):
   // `properties` to every Kafka client the library creates, then the producer- or
   // consumer-specific map on top (like the YAML's bus.properties / producer_properties /
