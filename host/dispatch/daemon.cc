@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -21,6 +22,23 @@ void error(const std::string& msg) { log_message(LogLevel::kError, msg); }
 std::vector<std::string> wallet_topics(const config::Config& cfg) {
   std::vector<std::string> out;
   for (auto suffix : all_topic_suffixes()) out.push_back(cfg.topics.topic_for(suffix));
+  return out;
+}
+
+// The topics events of these types are published to (the instance reads no others).
+std::vector<std::string> topics_of(const config::Config& cfg, uint64_t type_mask) {
+  std::vector<std::string> out;
+  for (EventType t : all_event_types()) {
+    if ((type_mask & WEP_EVENT_BIT(static_cast<int32_t>(t))) == 0) continue;
+    std::string topic = cfg.topics.topic_for(topic_suffix(t));
+    if (std::find(out.begin(), out.end(), topic) == out.end()) out.push_back(std::move(topic));
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
   return out;
 }
 
@@ -111,7 +129,8 @@ Status Daemon::start_instance(Instance& inst) {
   PipelineOptions o;
   o.name = c.name;
   o.group_id = c.group;
-  o.topics = wallet_topics(config_);
+  o.topics = topics_of(config_, inst.prepared.type_mask);
+  o.topic_prefix = config_.topics.prefix;
   o.consumer_properties = consumer_properties();
   o.from_beginning = config_.consumer.auto_offset_reset == config::OffsetReset::kEarliest;
   o.batch_size = c.batch_size;
@@ -124,7 +143,7 @@ Status Daemon::start_instance(Instance& inst) {
   Status s = inst.pipeline->start();
   if (!s.ok()) return s;
   info("instance " + c.name + " (plugin " + inst.plugin->info().name + " " +
-       inst.plugin->info().version + ") consuming as group " + c.group);
+       inst.plugin->info().version + ") consuming " + joined(o.topics) + " as group " + c.group);
   return Status::Ok();
 }
 
@@ -308,6 +327,7 @@ int Daemon::run(const RunOptions& options) {
   vo.name = "validator";
   vo.group_id = config_.consumer.group_prefix + "._validator";
   vo.topics = wallet_topics(config_);
+  vo.topic_prefix = config_.topics.prefix;
   vo.consumer_properties = consumer_properties();
   vo.from_beginning = config_.consumer.auto_offset_reset == config::OffsetReset::kEarliest;
   vo.batch_size = config_.consumer.batch_size;

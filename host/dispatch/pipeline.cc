@@ -176,6 +176,9 @@ class HandlerRunner {
 Pipeline::Pipeline(PipelineOptions options, plugins::PluginInstance* instance, bus::DlqWriter* dlq,
                    admin::MetricsRegistry* metrics)
     : options_(std::move(options)), instance_(instance), dlq_(dlq), metrics_(metrics) {
+  for (EventType t : all_event_types())
+    topic_of_type_[static_cast<size_t>(t)] =
+        options_.topic_prefix + "." + std::string(topic_suffix(t));
   if (metrics_ != nullptr) {
     auto& events = metrics_->counter("wallet_eventd_handler_events_total",
                                      "Events handed to a handler instance, by result.",
@@ -199,8 +202,10 @@ Pipeline::Pipeline(PipelineOptions options, plugins::PluginInstance* instance, b
     lag_ = &metrics_->gauge("wallet_eventd_consumer_lag",
                             "Records behind the partition end, per instance (librdkafka).",
                             {"instance", "topic", "partition"});
-    invalid_ = &metrics_->counter("wallet_eventd_invalid_records_total",
-                                  "Records that failed decoding, by reason.", {"reason"});
+    invalid_ = &metrics_->counter(
+        "wallet_eventd_invalid_records_total",
+        "Records that failed validation (decoding, or a type on another's topic), by reason.",
+        {"reason"});
     by_type_ = &metrics_->counter("wallet_eventd_records_total", "Valid events consumed, by type.",
                                   {"event_type"});
     if (instance_ == nullptr)  // only the validator counts them
@@ -352,21 +357,31 @@ bool Pipeline::check(Batch& batch) {
     // Validated like decode_event, without building the typed event: the host hands plugins
     // the record's own JSON and its metadata only.
     auto checked = check_event(value_of(m), &batch.text, options_.limits);
+    // An invalid record is dead-lettered once, by the validator; instances skip it.
+    auto reject = [&](const std::string& code, const std::string& message) {
+      if (instance_ != nullptr) {
+        if (skipped_ != nullptr) skipped_->inc();
+        return true;
+      }
+      if (invalid_ != nullptr) invalid_->inc({code});
+      log_message(LogLevel::kWarn, std::string("invalid record ") + rd_kafka_topic_name(m->rkt) +
+                                       "[" + std::to_string(m->partition) + "]@" +
+                                       std::to_string(m->offset) + ": " + message);
+      return dead_letter(m, "decode", code, message, 1);
+    };
     if (!checked.ok()) {
       const DecodeError& e = checked.error();
-      if (instance_ == nullptr) {
-        std::string code(decode_error_code_name(e.code));
-        if (invalid_ != nullptr) invalid_->inc({code});
-        log_message(LogLevel::kWarn, std::string("invalid record ") + rd_kafka_topic_name(m->rkt) +
-                                         "[" + std::to_string(m->partition) + "]@" +
-                                         std::to_string(m->offset) + ": " + e.message());
-        if (!dead_letter(m, "decode", code, e.message(), 1)) return false;
-      } else if (skipped_ != nullptr) {
-        skipped_->inc();  // the validator dead-letters it
-      }
+      if (!reject(std::string(decode_error_code_name(e.code)), e.message())) return false;
       continue;
     }
     const EventType t = checked.value().type;
+    // Instances read only the topics of their types: one elsewhere would reach some of them.
+    const std::string& home = topic_of_type_[static_cast<size_t>(t)];
+    if (home != rd_kafka_topic_name(m->rkt)) {
+      if (!reject("wrong_topic", std::string(event_type_name(t)) + " belongs on topic " + home))
+        return false;
+      continue;
+    }
     if (instance_ == nullptr) {
       if (admin::Counter* c = by_type_series_[static_cast<size_t>(t)]) c->inc();
       continue;

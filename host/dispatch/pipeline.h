@@ -35,7 +35,10 @@ namespace wallet_eventd::dispatch {
 struct PipelineOptions {
   std::string name;  // instance name, or "validator"
   std::string group_id;
-  std::vector<std::string> topics;
+  std::vector<std::string> topics;  // subscribed: an instance, those of its types
+  // The wallet topics are "<topic_prefix>.<suffix of the type>": a valid event on another
+  // type's topic is invalid ("wrong_topic": the validator dead-letters it, instances skip it).
+  std::string topic_prefix;
   bus::Properties consumer_properties;  // bootstrap.servers and passthrough properties
   bool from_beginning = true;
   size_t batch_size = 64;
@@ -123,6 +126,7 @@ class Pipeline {
   void on_statistics(std::string_view json);
 
   PipelineOptions options_;
+  std::array<std::string, kEventTypeCount + 1> topic_of_type_;  // by EventType number
   plugins::PluginInstance* instance_;
   bus::DlqWriter* dlq_;
   admin::MetricsRegistry* metrics_;

@@ -2,9 +2,11 @@
 // dead-lettering of malformed records, retry then success, retries exhausted, failures,
 // offsets that do not move past unfinished events, and isolation of a slow instance.
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -425,6 +427,95 @@ TEST(Pipeline, AHandlerThatBlocksPastItsTimeoutIsDeadLettered) {
   EXPECT_EQ(*header(dlq[0], "dlq.instance"), "sleepy");
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
+}
+
+// The offsets `group` has committed on partitions 0..2 of `topic` (RD_KAFKA_OFFSET_INVALID:
+// none), as Kafka holds them.
+std::vector<int64_t> committed_offsets(const std::string& group, const std::string& topic) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  EXPECT_EQ(
+      rd_kafka_conf_set(conf, "bootstrap.servers", wep_it::bootstrap().c_str(), err, sizeof err),
+      RD_KAFKA_CONF_OK);
+  EXPECT_EQ(rd_kafka_conf_set(conf, "group.id", group.c_str(), err, sizeof err), RD_KAFKA_CONF_OK);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  EXPECT_NE(rk, nullptr) << err;
+  if (rk == nullptr) return {};
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(3);
+  for (int32_t p = 0; p < 3; ++p) rd_kafka_topic_partition_list_add(parts, topic.c_str(), p);
+  std::vector<int64_t> out;
+  rd_kafka_resp_err_t e = rd_kafka_committed(rk, parts, 15000);
+  EXPECT_EQ(e, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(e);
+  for (int i = 0; i < parts->cnt; ++i) out.push_back(parts->elems[i].offset);
+  rd_kafka_topic_partition_list_destroy(parts);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
+// An instance reads only the topics its event types are published to (before, every instance
+// read all six and skipped what it did not handle), and so an event on another type's topic is
+// invalid: the validator dead-letters it once (wrong_topic) and no instance is handed it.
+TEST(Pipeline, AnInstanceReadsOnlyItsTypesTopicsAndAStrayEventIsDeadLettered) {
+  const std::string prefix = wep_it::unique_prefix();
+  auto dir = wep_it::temp_dir();
+  const std::string all_out = (dir / "all.txt").string();
+  const std::string keys_out = (dir / "keys.txt").string();
+  wep_it::Daemon daemon(wep_it::daemon_config(
+      dir, prefix,
+      recorder("all", all_out) + recorder("keys", keys_out, "", "    events: [KeyCreated]\n")));
+  const KeyCreated stray = key_event("wallet-9", 99);
+  const std::string stray_json = encode_event(stray);
+  wep_it::produce_raw(prefix + ".credential.storage", "wallet-9", stray_json);
+  auto key_ids = publish_keys(prefix, 2);
+  CredentialStored stored;
+  stored.metadata = EventMetadata::create("corr-stored", "wallet-2");
+  stored.credential_id = "cred-1";
+  stored.credential_type = "PID";
+  stored.issuer = "https://issuer.example";
+  auto publisher = Publisher::create(wep_it::client_config(prefix));
+  ASSERT_TRUE(publisher.ok());
+  ASSERT_TRUE(publisher.value()->publish(stored).ok());
+
+  ASSERT_TRUE(wep_it::eventually([&] {
+    return count_lines(all_out, " done") >= 3 && count_lines(keys_out, " done") >= 2;
+  })) << daemon.log();
+  auto dlq = wep_it::read_topic(prefix + ".dlq", 1, std::chrono::seconds(30));
+  ASSERT_EQ(dlq.size(), 1u) << daemon.log();
+  EXPECT_EQ(dlq[0].value, stray_json);
+  EXPECT_EQ(*header(dlq[0], "dlq.original.topic"), prefix + ".credential.storage");
+  EXPECT_EQ(*header(dlq[0], "dlq.stage"), "decode");
+  EXPECT_EQ(*header(dlq[0], "dlq.error.code"), "wrong_topic");
+  EXPECT_EQ(*header(dlq[0], "dlq.error"),
+            "KeyCreated belongs on topic " + prefix + ".key.operations");
+  daemon.signal(SIGTERM);
+  ASSERT_EQ(daemon.wait(std::chrono::seconds(20)), 0) << daemon.log();
+  EXPECT_EQ(wep_it::read_topic(prefix + ".dlq", 2, std::chrono::seconds(3)).size(), 1u);
+
+  const auto all_ids = wep_it::recorded_ids(all_out, "done");
+  const auto keys_seen = wep_it::recorded_ids(keys_out, "done");
+  EXPECT_EQ(all_ids.size(), 3u);
+  EXPECT_EQ(all_ids.count(stored.metadata.event_id), 1u);
+  EXPECT_EQ(keys_seen.size(), 2u);
+  for (const auto& id : key_ids) {
+    EXPECT_EQ(all_ids.count(id), 1u) << id;
+    EXPECT_EQ(keys_seen.count(id), 1u) << id;
+  }
+  EXPECT_EQ(all_ids.count(stray.metadata.event_id), 0u);
+  EXPECT_EQ(keys_seen.count(stray.metadata.event_id), 0u);
+  EXPECT_NE(
+      daemon.log().find("consuming " + prefix + ".key.operations as group " + prefix + ".keys"),
+      std::string::npos)
+      << daemon.log();
+
+  // Kafka's view: "keys" has progress on key.operations and none on the credential topic,
+  // which "all" read past (the stray event and the stored one).
+  auto has_offset = [](const std::vector<int64_t>& offsets) {
+    return std::any_of(offsets.begin(), offsets.end(), [](int64_t o) { return o > 0; });
+  };
+  EXPECT_TRUE(has_offset(committed_offsets(prefix + ".keys", prefix + ".key.operations")));
+  for (int64_t o : committed_offsets(prefix + ".keys", prefix + ".credential.storage"))
+    EXPECT_EQ(o, RD_KAFKA_OFFSET_INVALID);
+  EXPECT_TRUE(has_offset(committed_offsets(prefix + ".all", prefix + ".credential.storage")));
 }
 
 }  // namespace
