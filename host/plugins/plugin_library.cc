@@ -209,12 +209,15 @@ std::string default_plugin_dir(const std::string& configured) {
   if (!configured.empty()) return configured;
   if (const char* env = std::getenv("WALLET_EVENTD_PLUGIN_DIR"); env != nullptr && *env != '\0')
     return env;
+  // A daemon run from its own build tree uses the plugins built there. Any other copy, the
+  // installed one in particular, never looks beside itself: /usr/bin/plugins is nobody's plugin
+  // directory.
   std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    auto candidate = exe.parent_path() / "plugins";
-    if (std::filesystem::is_directory(candidate, ec)) return candidate.string();
-  }
+  const std::filesystem::path built(WEP_BUILD_PLUGIN_DIR);
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec && std::filesystem::equivalent(exe.parent_path(), built.parent_path(), ec) &&
+      std::filesystem::is_directory(built, ec))
+    return built.string();
   return WEP_DEFAULT_PLUGIN_DIR;
 }
 

@@ -66,7 +66,7 @@ class PluginLibrary {
 // the plugin directory; anything else is a file path.
 std::string resolve_plugin_path(const std::string& path, const std::string& plugin_dir);
 // The directory built-ins are looked up in: `configured` if set, else $WALLET_EVENTD_PLUGIN_DIR,
-// else <executable dir>/plugins when it exists (the build tree), else the install directory.
+// else the build tree's plugins/ for the daemon of that build tree, else the install directory.
 std::string default_plugin_dir(const std::string& configured);
 
 // SHA-256 of a file as lower-case hex.

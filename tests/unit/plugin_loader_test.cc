@@ -27,6 +27,26 @@ std::string load_error(const std::string& path, LoadOptions opts = {}) {
   return lib.ok() ? "" : lib.error().message;
 }
 
+// Built-ins by name: the configured directory, else $WALLET_EVENTD_PLUGIN_DIR, else the build
+// tree's plugins/ for this build tree's daemon only. Another binary (this test's, an installed
+// daemon in /usr/bin) never takes a "plugins" directory beside it: it used to, so an installed
+// daemon looked in /usr/bin/plugins before the install directory.
+TEST(PluginLoader, TheDefaultPluginDirectoryIsNeverTheOneBesideAnotherBinary) {
+  const fs::path beside = fs::read_symlink("/proc/self/exe").parent_path() / "plugins";
+  ASSERT_NE(beside.parent_path(), fs::path(WEP_BUILD_PLUGIN_DIR).parent_path());
+  const bool made = fs::create_directory(beside);
+  ::unsetenv("WALLET_EVENTD_PLUGIN_DIR");
+  const std::string chosen = default_plugin_dir("");
+  ::setenv("WALLET_EVENTD_PLUGIN_DIR", "/opt/vendor/plugins", 1);
+  const std::string from_env = default_plugin_dir("");
+  const std::string configured = default_plugin_dir("/etc/x");
+  ::unsetenv("WALLET_EVENTD_PLUGIN_DIR");
+  if (made) fs::remove(beside);
+  EXPECT_EQ(chosen, WEP_DEFAULT_PLUGIN_DIR);
+  EXPECT_EQ(from_env, "/opt/vendor/plugins");
+  EXPECT_EQ(configured, "/etc/x");
+}
+
 TEST(PluginLoader, LoadsAPluginAndReadsItsDescriptor) {
   auto lib = PluginLibrary::load(kPlugins + "recorder.so");
   ASSERT_TRUE(lib.ok()) << lib.error().message;
