@@ -15,6 +15,7 @@ packages=(
   python3 python3-jsonschema
   lintian rpm dpkg-dev file
   help2man systemd adduser man-db
+  debootstrap systemd-container strace curl procps
 )
 
 missing=()
