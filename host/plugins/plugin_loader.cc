@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 
 #include "admin/metrics_registry.h"
@@ -58,6 +59,16 @@ Result<std::vector<PreparedInstance>, std::vector<config::ConfigError>> prepare_
       for (EventType t : all_event_types())
         if (info.subscribes(static_cast<int32_t>(t)))
           p.type_mask |= WEP_EVENT_BIT(static_cast<int32_t>(t));
+      if (p.type_mask == 0) {  // e.g. built for a later ABI minor, for its new types only
+        char mask[24];
+        std::snprintf(mask, sizeof mask, "0x%llx",
+                      static_cast<unsigned long long>(info.subscriptions));
+        errors.push_back(cfg.error(key + ".path", "plugin `" + info.name +
+                                                      "` subscribes to no event type this host "
+                                                      "knows (subscriptions " +
+                                                      mask + "): it would never get an event"));
+        continue;
+      }
     } else {
       for (size_t e = 0; e < inst.events.size(); ++e) {
         auto t = parse_event_type(inst.events[e]);

@@ -181,6 +181,22 @@ TEST(PluginLoader, ReportsAMissingBuiltInWithWhereItLooked) {
       << text;
 }
 
+// An instance reads the topics of its types: one that knows none of this host's types would
+// subscribe to nothing. Refused with the plugin's mask instead of starting idle.
+TEST(PluginLoader, RefusesAPluginThatSubscribesToNoTypeThisHostKnows) {
+  auto cfg = parse(base_yaml() +
+                   "  - name: later\n    path: recorder_future_types\n"
+                   "    config:\n      output: /tmp/x\n");
+  auto prepared = prepare_instances(cfg);
+  ASSERT_FALSE(prepared.ok());
+  std::string text = config::format_errors(prepared.error());
+  EXPECT_NE(text.find("/tmp/test.yaml:6:11: plugins[0].path: plugin `recorder` subscribes to "
+                      "no event type this host knows (subscriptions 0x10000000000): it would "
+                      "never get an event"),
+            std::string::npos)
+      << text;
+}
+
 TEST(PluginLoader, ReportsTheDuplicateInstanceName) {
   auto cfg = config::parse_config(base_yaml() +
                                       "  - name: a\n    path: recorder\n"

@@ -199,12 +199,19 @@ static const wep_config_key k_reject = {WEP_STRUCT_SIZE(wep_config_key, descript
 static const wep_config_key* const keys[] = {&k_output,      &k_fail,  &k_retry,
                                              &k_retry_every, &k_sleep, &k_reject};
 
-/* Variants for the loader's refusal tests: a wrong major, a truncated descriptor, no entry. */
+/* Variants for the loader's refusal tests: a wrong major, a truncated descriptor, no entry,
+ * no event type the host knows. */
 #ifndef RECORDER_ABI_MAJOR
 #define RECORDER_ABI_MAJOR WEP_ABI_MAJOR
 #endif
 #ifndef RECORDER_DESCRIPTOR_SIZE
 #define RECORDER_DESCRIPTOR_SIZE WEP_STRUCT_SIZE(wep_plugin_descriptor, shutdown)
+#endif
+/* Built for a later ABI minor that knows more event types, subscribing only to one of those. */
+#ifdef RECORDER_FUTURE_TYPES_ONLY
+#define RECORDER_SUBSCRIPTIONS WEP_EVENT_BIT(40)
+#else
+#define RECORDER_SUBSCRIPTIONS WEP_EVENT_ALL
 #endif
 
 static const wep_plugin_descriptor descriptor = {
@@ -217,7 +224,7 @@ static const wep_plugin_descriptor descriptor = {
     "1.0.0",
     "wallet-eventd tests",
     "records every event it is handed; misbehaves on request",
-    WEP_EVENT_ALL,
+    RECORDER_SUBSCRIPTIONS,
     keys,
     sizeof keys / sizeof keys[0],
     create,
