@@ -142,6 +142,7 @@ Producer::~Producer() {
     rd_kafka_poll(rk_.get(), 0);
   }
   for (auto& [name, rkt] : topics_) rd_kafka_topic_destroy(rkt);
+  rk_.reset();  // before the members its callbacks use (opaque = this)
 }
 
 rd_kafka_topic_t* Producer::topic_handle(std::string_view topic) {
