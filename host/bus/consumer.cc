@@ -148,6 +148,13 @@ size_t conf_size(rd_kafka_conf_t* conf, const char* name) {
 
 }  // namespace
 
+void Consumer::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  log_error_event(rk, static_cast<rd_kafka_resp_err_t>(err), reason);
+  auto* self = static_cast<Consumer*>(opaque);
+  if (self->options_.give_up_on_login_failure && !self->login_failure_)
+    self->login_failure_ = login_failure_of(err, reason);
+}
+
 Result<std::unique_ptr<Consumer>> Consumer::create(Options options) {
   Properties defaults = consumer_defaults(options, rd_kafka_version());
   auto conf = make_conf({&defaults, &options.properties});
@@ -183,6 +190,7 @@ Result<std::unique_ptr<Consumer>> Consumer::create(Options options) {
   if (c->options_.statistics_interval_ms > 0)
     rd_kafka_conf_set_stats_cb(conf.value().get(), &Consumer::stats_cb);
   route_logs(conf.value().get());
+  rd_kafka_conf_set_error_cb(conf.value().get(), &Consumer::error_cb);
   char err[512];
   c->rk_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.value().get(), err, sizeof err));
   if (!c->rk_) return Error{Error::Code::kInvalidArgument, "consumer: " + std::string(err)};

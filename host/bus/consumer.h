@@ -64,6 +64,9 @@ class Consumer {
     // > 0: librdkafka's threads of this consumer run at this nice value (a lower CPU priority
     // than the process's other threads), set as each starts. Linux only.
     int thread_nice = 0;
+    // true: login_failure() keeps the first authentication or TLS handshake failure, for a
+    // tool that should stop at it (librdkafka itself retries forever).
+    bool give_up_on_login_failure = false;
   };
   static Result<std::unique_ptr<Consumer>> create(Options options);
   ~Consumer();
@@ -92,6 +95,8 @@ class Consumer {
   void close(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
   rd_kafka_t* handle() { return rk_.get(); }
   const std::string& group_id() const { return options_.group_id; }
+  // With give_up_on_login_failure: the failed login seen while polling, if any.
+  std::optional<Error> login_failure() const { return login_failure_; }
   // Fetcher wake-ups sent (librdkafka < 2.4 only; see bus/fetch_waker.h).
   uint64_t fetch_wake_ups() const { return waker_ ? waker_->wake_ups_sent() : 0; }
 
@@ -100,6 +105,8 @@ class Consumer {
   static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
   static int stats_cb(rd_kafka_t* rk, char* json, size_t len, void* opaque);
+  // Served inside poll_batch, on the polling thread.
+  static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void drop_revoked(std::vector<MessagePtr>* out);
 
   Options options_;
@@ -113,6 +120,7 @@ class Consumer {
   std::set<TopicPartition> left_paused_;         // paused here and not resumed since
   bool closed_ = false;
   bool left_unclean_ = false;  // close() gave up on leaving the group
+  std::optional<Error> login_failure_;
 };
 
 // The properties Consumer::create sets under the operator's (`options.properties` win), for

@@ -86,6 +86,12 @@ void log_error_event(rd_kafka_t* rk, rd_kafka_resp_err_t err, const char* reason
                                     rd_kafka_err2name(err) + ": " + reason);
 }
 
+std::optional<Error> login_failure_of(int err, const char* reason) {
+  if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION && err != RD_KAFKA_RESP_ERR__SSL)
+    return std::nullopt;
+  return Error{Error::Code::kInvalidArgument, std::string("cannot log in to the bus: ") + reason};
+}
+
 void route_logs(rd_kafka_conf_t* conf) {
   rd_kafka_conf_set_log_cb(
       conf, [](const rd_kafka_t* rk, int level, const char* fac, const char* buf) {

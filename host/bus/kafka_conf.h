@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "wallet_eventd/result.h"
@@ -38,6 +39,10 @@ Status check_property(const std::string& name, const std::string& value);
 void route_logs(rd_kafka_conf_t* conf);
 // What route_logs' error callback does, for a client that sets an error callback of its own.
 void log_error_event(rd_kafka_t* rk, rd_kafka_resp_err_t err, const char* reason);
+// An error event that means this client cannot log in: an authentication failure or a TLS
+// handshake failure (both come only from a connection's handshake; a TLS error after it is a
+// transport error). As "cannot log in to the bus: <reason>", code kInvalidArgument.
+std::optional<Error> login_failure_of(int err, const char* reason);
 
 }  // namespace wallet_eventd::bus
 

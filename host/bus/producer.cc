@@ -71,14 +71,12 @@ void Producer::on_error(rd_kafka_t* rk, int err, const char* reason, void* opaqu
   log_error_event(rk, static_cast<rd_kafka_resp_err_t>(err), reason);
   auto* self = static_cast<Producer*>(opaque);
   if (!self->give_up_on_login_failure_) return;
-  // Both come only from a connection's handshake (a TLS failure after it is a transport
-  // error): wrong credentials, a certificate that does not verify, TLS against plaintext.
-  if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION && err != RD_KAFKA_RESP_ERR__SSL) return;
+  std::optional<Error> failure = login_failure_of(err, reason);
+  if (!failure) return;
   {
     std::lock_guard<std::mutex> lock(self->login_mu_);
     if (self->login_failure_) return;
-    self->login_failure_ =
-        Error{Error::Code::kInvalidArgument, std::string("cannot log in to the bus: ") + reason};
+    self->login_failure_ = std::move(failure);
   }
   self->login_failed_.store(true);
   // Served from a poll: do not wait here for the broker threads; the purged records' reports

@@ -47,6 +47,7 @@ Result<std::unique_ptr<Subscriber>> Subscriber::create(const ClientConfig& confi
   copts.topics = topics;
   copts.from_beginning = impl->options.from_beginning;
   copts.read_committed = impl->options.read_committed;
+  copts.give_up_on_login_failure = config.give_up_on_login_failure;
   Impl* raw = impl.get();
   copts.on_revoke = [raw](const std::vector<bus::TopicPartition>&) {
     if (!raw->options.commit || raw->done.empty()) return;
@@ -68,6 +69,11 @@ Result<std::unique_ptr<Subscriber>> Subscriber::create(const ClientConfig& confi
   return std::unique_ptr<Subscriber>(new Subscriber(std::move(impl)));
 }
 
+Status Subscriber::status() const {
+  if (auto failure = impl_->consumer->login_failure()) return *failure;
+  return Status::Ok();
+}
+
 std::optional<Result<ReceivedEvent, ReceiveError>> Subscriber::next(
     std::chrono::milliseconds timeout) {
   Impl& s = *impl_;
@@ -75,6 +81,7 @@ std::optional<Result<ReceivedEvent, ReceiveError>> Subscriber::next(
   s.pending.clear();
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
+    if (s.consumer->login_failure()) return std::nullopt;  // status() says why
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() < 0) left = std::chrono::milliseconds(0);

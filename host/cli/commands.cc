@@ -220,7 +220,8 @@ int tail(const std::string& path, const TailOptions& options) {
   sub.from_beginning = options.from_beginning;
   sub.commit = false;
   ClientConfig cc = client.value();
-  cc.enable_dlq = false;  // tail only reads; the daemon's validator dead-letters
+  cc.enable_dlq = false;               // tail only reads; the daemon's validator dead-letters
+  cc.give_up_on_login_failure = true;  // a wrong password ends it, with the reason
   auto subscriber = Subscriber::create(cc, sub);
   if (!subscriber.ok()) {
     std::fprintf(stderr, "tail: %s\n", subscriber.error().message.c_str());
@@ -233,6 +234,10 @@ int tail(const std::string& path, const TailOptions& options) {
     if (options.max_events && printed >= *options.max_events) break;
     auto next = subscriber.value()->next(std::chrono::milliseconds(200));
     if (!next) {
+      if (Status st = subscriber.value()->status(); !st.ok()) {
+        std::fprintf(stderr, "tail: %s\n", st.message().c_str());
+        return kExitTempFail;
+      }
       if (options.idle_timeout_s &&
           std::chrono::steady_clock::now() - last_event >
               std::chrono::milliseconds(static_cast<int64_t>(*options.idle_timeout_s * 1000)))

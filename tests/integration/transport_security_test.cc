@@ -309,6 +309,26 @@ TEST_F(SecureBroker, WrongPasswordOrUntrustedCaIsAClearErrorNotAHang) {
   expect_refused(ca.get(), "certificate verify failed");
   expect_refused(none.get(), "certificate verify failed");
 
+  // tail gives up too (it read on until --idle-timeout before, printing nothing).
+  auto tail_refused = [](const std::string& cfg, const std::string& reason) {
+    auto start = std::chrono::steady_clock::now();
+    auto r =
+        wep_it::run_command({WEP_DAEMON, "tail", "--config", cfg, "--idle-timeout", "60"}, "", 90s);
+    auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(r.exit_code, 75) << r.err;
+    EXPECT_LT(took, 20s) << r.err;
+    EXPECT_NE(r.err.find("tail: cannot log in to the bus: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(reason), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("not-the-password"), std::string::npos) << r.err;
+  };
+  auto tail_pw = std::async(std::launch::async, [&] {
+    tail_refused(cfg_pw, "Authentication failed: Invalid username or password");
+  });
+  auto tail_ca =
+      std::async(std::launch::async, [&] { tail_refused(cfg_ca, "certificate verify failed"); });
+  tail_pw.get();
+  tail_ca.get();
+
   // For the daemon, topics.create: false spares the 15 s topic-creation attempt at start
   // (the admin endpoint only opens after it).
   auto daemon_cfg = [&](const std::filesystem::path& dir, const std::string& bootstrap,

@@ -50,8 +50,9 @@ struct ClientConfig {
   std::chrono::milliseconds timeout{30000};
   // Publisher: true fails what waits, and every later publish, at the first authentication or
   // TLS handshake failure (wrong credentials, a broker certificate that does not verify), with
-  // librdkafka's reason (code kInvalidArgument), instead of each record after `timeout`. For
-  // tools that publish and exit; a long-running service keeps it false and keeps retrying.
+  // librdkafka's reason (code kInvalidArgument), instead of each record after `timeout`.
+  // Subscriber: next() returns nullopt at once from then on and status() says why. For tools
+  // that publish or read and exit; a long-running service keeps it false and keeps retrying.
   bool give_up_on_login_failure = false;
   // Any librdkafka property, passed through verbatim (security.protocol, sasl.*, ssl.*, ...):
   // `properties` to every Kafka client the library creates, then the producer- or
@@ -215,6 +216,8 @@ class Subscriber {
   // Broker trouble is not an error here: librdkafka reconnects, next() returns nullopt
   // meanwhile and logs through log.h.
   std::optional<Result<ReceivedEvent, ReceiveError>> next(std::chrono::milliseconds timeout);
+  // OK, or with config.give_up_on_login_failure, the failed login given up on.
+  Status status() const;
   // Commits everything returned so far.
   Status commit();
   // Leaves the group (commits first when commit is on).
