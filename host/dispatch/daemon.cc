@@ -4,6 +4,7 @@
 #include <systemd/sd-daemon.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -25,13 +26,22 @@ std::vector<std::string> wallet_topics(const config::Config& cfg) {
   return out;
 }
 
+// The topic each event type is published to, by EventType number.
+std::array<std::string, kEventTypeCount + 1> topic_of_type(const config::Config& cfg) {
+  std::array<std::string, kEventTypeCount + 1> out;
+  for (EventType t : all_event_types())
+    out[static_cast<size_t>(t)] = cfg.topics.topic_for(topic_suffix(t));
+  return out;
+}
+
 // The topics events of these types are published to (the instance reads no others).
-std::vector<std::string> topics_of(const config::Config& cfg, uint64_t type_mask) {
+std::vector<std::string> topics_of(const std::array<std::string, kEventTypeCount + 1>& by_type,
+                                   uint64_t type_mask) {
   std::vector<std::string> out;
   for (EventType t : all_event_types()) {
     if ((type_mask & WEP_EVENT_BIT(static_cast<int32_t>(t))) == 0) continue;
-    std::string topic = cfg.topics.topic_for(topic_suffix(t));
-    if (std::find(out.begin(), out.end(), topic) == out.end()) out.push_back(std::move(topic));
+    const std::string& topic = by_type[static_cast<size_t>(t)];
+    if (std::find(out.begin(), out.end(), topic) == out.end()) out.push_back(topic);
   }
   return out;
 }
@@ -129,8 +139,8 @@ Status Daemon::start_instance(Instance& inst) {
   PipelineOptions o;
   o.name = c.name;
   o.group_id = c.group;
-  o.topics = topics_of(config_, inst.prepared.type_mask);
-  o.topic_prefix = config_.topics.prefix;
+  o.topic_of_type = topic_of_type(config_);
+  o.topics = topics_of(o.topic_of_type, inst.prepared.type_mask);
   o.consumer_properties = consumer_properties();
   o.from_beginning = config_.consumer.auto_offset_reset == config::OffsetReset::kEarliest;
   o.batch_size = c.batch_size;
@@ -327,7 +337,7 @@ int Daemon::run(const RunOptions& options) {
   vo.name = "validator";
   vo.group_id = config_.consumer.group_prefix + "._validator";
   vo.topics = wallet_topics(config_);
-  vo.topic_prefix = config_.topics.prefix;
+  vo.topic_of_type = topic_of_type(config_);
   vo.consumer_properties = consumer_properties();
   vo.from_beginning = config_.consumer.auto_offset_reset == config::OffsetReset::kEarliest;
   vo.batch_size = config_.consumer.batch_size;

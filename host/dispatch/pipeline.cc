@@ -176,9 +176,6 @@ class HandlerRunner {
 Pipeline::Pipeline(PipelineOptions options, plugins::PluginInstance* instance, bus::DlqWriter* dlq,
                    admin::MetricsRegistry* metrics)
     : options_(std::move(options)), instance_(instance), dlq_(dlq), metrics_(metrics) {
-  for (EventType t : all_event_types())
-    topic_of_type_[static_cast<size_t>(t)] =
-        options_.topic_prefix + "." + std::string(topic_suffix(t));
   if (metrics_ != nullptr) {
     auto& events = metrics_->counter("wallet_eventd_handler_events_total",
                                      "Events handed to a handler instance, by result.",
@@ -345,7 +342,20 @@ void Pipeline::recycle(std::shared_ptr<Batch> batch) {
   spare_batch_ = std::move(batch);
 }
 
+bool Pipeline::on_its_topic(const rd_kafka_message_t* m, EventType t) {
+  if (m->rkt != types_topic_) {
+    types_topic_ = m->rkt;
+    topic_types_ = 0;
+    const std::string_view name = rd_kafka_topic_name(m->rkt);
+    for (EventType u : all_event_types())
+      if (options_.topic_of_type[static_cast<size_t>(u)] == name)
+        topic_types_ |= WEP_EVENT_BIT(static_cast<int32_t>(u));
+  }
+  return (topic_types_ & WEP_EVENT_BIT(static_cast<int32_t>(t))) != 0;
+}
+
 bool Pipeline::check(Batch& batch) {
+  types_topic_ = nullptr;  // a handle of an earlier batch may have gone, its address reused
   const size_t n = batch.msgs.size();
   batch.checked.resize(n);
   batch.headers.resize(n);
@@ -376,9 +386,9 @@ bool Pipeline::check(Batch& batch) {
     }
     const EventType t = checked.value().type;
     // Instances read only the topics of their types: one elsewhere would reach some of them.
-    const std::string& home = topic_of_type_[static_cast<size_t>(t)];
-    if (home != rd_kafka_topic_name(m->rkt)) {
-      if (!reject("wrong_topic", std::string(event_type_name(t)) + " belongs on topic " + home))
+    if (!on_its_topic(m, t)) {
+      if (!reject("wrong_topic", std::string(event_type_name(t)) + " belongs on topic " +
+                                     options_.topic_of_type[static_cast<size_t>(t)]))
         return false;
       continue;
     }

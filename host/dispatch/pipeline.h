@@ -36,9 +36,9 @@ struct PipelineOptions {
   std::string name;  // instance name, or "validator"
   std::string group_id;
   std::vector<std::string> topics;  // subscribed: an instance, those of its types
-  // The wallet topics are "<topic_prefix>.<suffix of the type>": a valid event on another
+  // The topic each event type is published to, by EventType number: a valid event on another
   // type's topic is invalid ("wrong_topic": the validator dead-letters it, instances skip it).
-  std::string topic_prefix;
+  std::array<std::string, kEventTypeCount + 1> topic_of_type;
   bus::Properties consumer_properties;  // bootstrap.servers and passthrough properties
   bool from_beginning = true;
   size_t batch_size = 64;
@@ -94,6 +94,10 @@ class Pipeline {
   // nor recorded here.
   bool lost(uint64_t polled_at, const rd_kafka_message_t* m) const;
   void drop_lost(const Batch& batch, std::vector<size_t>* indexes) const;
+  // Whether events of type `t` are published to the record's topic. Records come in runs of
+  // one topic: the topic's types are worked out when it changes (within one batch, whose
+  // records keep their topic handles alive), not per record.
+  bool on_its_topic(const rd_kafka_message_t* m, EventType t);
   void recycle(std::shared_ptr<Batch> batch);
   // Checks every record of the batch and fills its `wanted`; the validator dead-letters what
   // is invalid here (false if stopped before that was done).
@@ -126,7 +130,8 @@ class Pipeline {
   void on_statistics(std::string_view json);
 
   PipelineOptions options_;
-  std::array<std::string, kEventTypeCount + 1> topic_of_type_;  // by EventType number
+  const rd_kafka_topic_t* types_topic_ = nullptr;  // on_its_topic(): the topic last seen
+  uint64_t topic_types_ = 0;                       // and the WEP_EVENT_BIT()s it carries
   plugins::PluginInstance* instance_;
   bus::DlqWriter* dlq_;
   admin::MetricsRegistry* metrics_;
