@@ -201,12 +201,21 @@ Result<std::unique_ptr<Consumer>> Consumer::create(Options options) {
     c->wake_policy_ = std::move(policy);
     c->waker_ = std::make_unique<FetchWaker>(c->rk_.get());
   }
-  auto topics = new_list(c->options_.topics.size());
-  for (const auto& t : c->options_.topics)
-    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
-  if (rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk_.get(), topics.get()))
-    return kafka_error(e, "subscribe");
+  if (!c->options_.topics.empty()) {
+    Status subscribed = c->subscribe(c->options_.topics);
+    if (!subscribed.ok()) return subscribed.error();
+  }
   return c;
+}
+
+Status Consumer::subscribe(const std::vector<std::string>& topics) {
+  auto list = new_list(topics.size());
+  for (const auto& t : topics)
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  if (rd_kafka_resp_err_t e = rd_kafka_subscribe(rk_.get(), list.get()))
+    return kafka_error(e, "subscribe");
+  options_.topics = topics;
+  return Status::Ok();
 }
 
 Consumer::~Consumer() {

@@ -53,6 +53,8 @@ class Consumer {
   struct Options {
     Properties properties;  // merged librdkafka properties (bootstrap.servers included)
     std::string group_id;
+    // Subscribed at create(); empty: none until subscribe() (a tool that must query the
+    // bus first, and meanwhile serve its errors with poll_batch, which then returns nothing).
     std::vector<std::string> topics;
     bool from_beginning = true;
     bool read_committed = true;
@@ -78,6 +80,9 @@ class Consumer {
   // taken before a rebalance in the same call revoked their partition.
   std::vector<MessagePtr> poll_batch(size_t max, std::chrono::milliseconds timeout,
                                      std::optional<std::chrono::milliseconds> linger = {});
+
+  // Subscribes to `topics` (a consumer created with none).
+  Status subscribe(const std::vector<std::string>& topics);
 
   // Commits the given next-offsets synchronously.
   Status commit(const OffsetMap& offsets);

@@ -66,12 +66,28 @@ struct Counts {
 };
 
 // End offsets of the DLQ's partitions when the run starts: the replay stops there, so records
-// dead-lettered again while it runs are not chased in a loop.
-Result<std::map<int32_t, std::pair<int64_t, int64_t>>> watermarks(rd_kafka_t* rk,
+// dead-lettered again while it runs are not chased in a loop. `consumer` is not subscribed yet:
+// between tries its poll serves librdkafka's error events, so a failed login ends the wait.
+Result<std::map<int32_t, std::pair<int64_t, int64_t>>> watermarks(bus::Consumer& consumer,
                                                                   const std::string& topic) {
+  rd_kafka_t* rk = consumer.handle();
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, t, &md, 10000);
+  // librdkafka answers a slice without a usable broker with _TIMED_OUT or _TRANSPORT.
+  auto waiting = [](rd_kafka_resp_err_t e) {
+    return e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__TRANSPORT;
+  };
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+  for (auto deadline = Clock::now() + std::chrono::seconds(10);
+       waiting(err) && Clock::now() < deadline;) {
+    err = rd_kafka_metadata(rk, 0, t, &md, 500);
+    consumer.poll_batch(1, std::chrono::milliseconds(0));
+    if (auto failed = consumer.login_failure()) {
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) rd_kafka_metadata_destroy(md);
+      rd_kafka_topic_destroy(t);
+      return *failed;
+    }
+  }
   rd_kafka_topic_destroy(t);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return bus::kafka_error(err, "metadata of " + topic);
   std::map<int32_t, std::pair<int64_t, int64_t>> out;
@@ -147,16 +163,20 @@ int dlq_replay(const std::string& path, const DlqReplayOptions& options) {
   for (const auto& [k, v] : cfg->bus.consumer_properties) copts.properties[k] = v;
   copts.group_id =
       options.group.empty() ? cfg->consumer.group_prefix + ".dlq-replay" : options.group;
-  copts.topics = {cfg->topics.dlq};
   copts.from_beginning = true;
+  copts.give_up_on_login_failure = true;  // a wrong password ends the command, with the reason
   auto consumer = bus::Consumer::create(copts);
   if (!consumer.ok()) {
     std::fprintf(stderr, "dlq replay: %s\n", consumer.error().message.c_str());
     return 1;
   }
-  auto ends = watermarks(consumer.value()->handle(), cfg->topics.dlq);
+  auto ends = watermarks(*consumer.value(), cfg->topics.dlq);
   if (!ends.ok()) {
     std::fprintf(stderr, "dlq replay: %s\n", ends.error().message.c_str());
+    return consumer.value()->login_failure() ? kExitTempFail : 1;
+  }
+  if (Status s = consumer.value()->subscribe({cfg->topics.dlq}); !s.ok()) {
+    std::fprintf(stderr, "dlq replay: %s\n", s.error().message.c_str());
     return 1;
   }
   // Delivery callbacks run on the producer's thread and may still run while it is destroyed:
@@ -204,6 +224,11 @@ int dlq_replay(const std::string& path, const DlqReplayOptions& options) {
   const auto stall_limit = client.value().timeout + std::chrono::seconds(30);
   while (!finished() && !g_interrupted.load()) {
     auto msgs = consumer.value()->poll_batch(500, std::chrono::milliseconds(500));
+    if (auto failed = consumer.value()->login_failure()) {
+      std::fprintf(stderr, "dlq replay: %s\n", failed->message.c_str());
+      exit_code = kExitTempFail;
+      break;
+    }
     if (!positions_known && !consumer.value()->assignment().empty()) {
       // Partitions the group already finished count as done from the start.
       auto committed = consumer.value()->committed(std::chrono::seconds(10));

@@ -309,25 +309,37 @@ TEST_F(SecureBroker, WrongPasswordOrUntrustedCaIsAClearErrorNotAHang) {
   expect_refused(ca.get(), "certificate verify failed");
   expect_refused(none.get(), "certificate verify failed");
 
-  // tail gives up too (it read on until --idle-timeout before, printing nothing).
-  auto tail_refused = [](const std::string& cfg, const std::string& reason) {
+  // tail and dlq replay give up too, with the reason. tail read on until --idle-timeout,
+  // printing nothing; dlq replay waited 10 s for the DLQ's end offsets, then exited 1 with
+  // "Local: Broker transport failure", dry run or not.
+  auto command_refused = [](std::vector<std::string> args, const std::string& said,
+                            const std::string& reason, std::chrono::seconds within) {
     auto start = std::chrono::steady_clock::now();
-    auto r =
-        wep_it::run_command({WEP_DAEMON, "tail", "--config", cfg, "--idle-timeout", "60"}, "", 90s);
+    auto r = wep_it::run_command(args, "", 90s);
     auto took = std::chrono::steady_clock::now() - start;
     EXPECT_EQ(r.exit_code, 75) << r.err;
-    EXPECT_LT(took, 20s) << r.err;
-    EXPECT_NE(r.err.find("tail: cannot log in to the bus: "), std::string::npos) << r.err;
+    EXPECT_LT(took, within) << r.err;
+    EXPECT_NE(r.err.find(said + ": cannot log in to the bus: "), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(reason), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("not-the-password"), std::string::npos) << r.err;
   };
-  auto tail_pw = std::async(std::launch::async, [&] {
-    tail_refused(cfg_pw, "Authentication failed: Invalid username or password");
-  });
-  auto tail_ca =
-      std::async(std::launch::async, [&] { tail_refused(cfg_ca, "certificate verify failed"); });
-  tail_pw.get();
-  tail_ca.get();
+  const std::string bad_password = "Authentication failed: Invalid username or password";
+  const std::string bad_ca = "certificate verify failed";
+  std::vector<std::future<void>> refused;
+  for (const auto& [cfg, reason] : {std::pair{cfg_pw, bad_password}, std::pair{cfg_ca, bad_ca}}) {
+    refused.push_back(std::async(std::launch::async, [&, cfg = cfg, reason = reason] {
+      command_refused({WEP_DAEMON, "tail", "--config", cfg, "--idle-timeout", "60"}, "tail", reason,
+                      20s);
+    }));
+    refused.push_back(std::async(std::launch::async, [&, cfg = cfg, reason = reason] {
+      command_refused({WEP_DAEMON, "dlq", "replay", "--config", cfg}, "dlq replay", reason, 8s);
+    }));
+    refused.push_back(std::async(std::launch::async, [&, cfg = cfg, reason = reason] {
+      command_refused({WEP_DAEMON, "dlq", "replay", "--config", cfg, "--dry-run"}, "dlq replay",
+                      reason, 8s);
+    }));
+  }
+  for (auto& f : refused) f.get();
 
   // For the daemon, topics.create: false spares the 15 s topic-creation attempt at start
   // (the admin endpoint only opens after it).
