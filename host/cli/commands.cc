@@ -198,11 +198,7 @@ int publish(const std::string& path, const std::string& input, bool dry_run) {
 }
 
 int tail(const std::string& path, const TailOptions& options) {
-  auto client = ClientConfig::from_yaml(path);
-  if (!client.ok()) {
-    std::fprintf(stderr, "%s\n", client.error().message.c_str());
-    return client.error().code == Error::Code::kInvalidArgument ? config::kExitConfig : 1;
-  }
+  // The command line first: a mistyped --type is answered without reading the bus settings.
   Subscriber::Options sub;
   std::vector<std::string> names;
   for (EventType t : all_event_types()) names.emplace_back(event_type_name(t));
@@ -215,6 +211,11 @@ int tail(const std::string& path, const TailOptions& options) {
       return kExitUsage;
     }
     sub.types.push_back(*t);
+  }
+  auto client = ClientConfig::from_yaml(path);
+  if (!client.ok()) {
+    std::fprintf(stderr, "%s\n", client.error().message.c_str());
+    return client.error().code == Error::Code::kInvalidArgument ? config::kExitConfig : 1;
   }
   sub.group_id = client.value().group_id + ".tail-" + new_uuid();
   sub.from_beginning = options.from_beginning;
