@@ -15,6 +15,7 @@ class Subscriber::Impl {
   std::unique_ptr<bus::Producer> dlq_producer;  // only with enable_dlq
   bus::OffsetMap done;                          // next offsets of everything returned
   bus::OffsetMap pending;                       // the record returned last (done on next())
+  std::vector<std::string> topic_of_type;       // by EventType, from config.topic_for
   bool wants(EventType t) const {
     if (options.types.empty()) return true;
     for (EventType w : options.types)
@@ -31,6 +32,11 @@ Result<std::unique_ptr<Subscriber>> Subscriber::create(const ClientConfig& confi
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->options = std::move(options);
+  for (EventType t : all_event_types()) {
+    if (impl->topic_of_type.size() <= static_cast<size_t>(t))
+      impl->topic_of_type.resize(static_cast<size_t>(t) + 1);
+    impl->topic_of_type[static_cast<size_t>(t)] = config.topic_for(t);
+  }
   std::vector<std::string> topics;
   if (impl->options.types.empty()) {
     for (auto suffix : all_topic_suffixes())
@@ -90,7 +96,18 @@ std::optional<Result<ReceivedEvent, ReceiveError>> Subscriber::next(
     const rd_kafka_message_t* msg = batch.front().get();
     bus::TopicPartition tp{rd_kafka_topic_name(msg->rkt), msg->partition};
     auto decoded = decode_event(bus::message_value(msg), s.config.limits);
+    std::optional<DecodeError> invalid;
     if (!decoded.ok()) {
+      invalid = decoded.error();
+    } else if (const auto& its = s.topic_of_type[static_cast<size_t>(type_of(decoded.value()))];
+               tp.first != its) {
+      // It would reach the consumers of this topic and not those of its type's (the daemon
+      // dead-letters it too, and its instances skip it).
+      invalid = DecodeError{
+          DecodeErrorCode::kWrongTopic, "",
+          std::string(event_type_name(type_of(decoded.value()))) + " belongs on topic " + its};
+    }
+    if (invalid) {
       Record record = bus::to_record(msg);
       if (s.dlq_producer) {
         bus::DeadLetter letter;
@@ -101,8 +118,8 @@ std::optional<Result<ReceivedEvent, ReceiveError>> Subscriber::next(
         letter.value = record.value;
         letter.headers = record.headers;
         letter.stage = "decode";
-        letter.error_code = std::string(decode_error_code_name(decoded.error().code));
-        letter.error = decoded.error().message();
+        letter.error_code = std::string(decode_error_code_name(invalid->code));
+        letter.error = invalid->message();
         letter.instance = s.consumer->group_id();
         bus::DlqWriter writer(s.dlq_producer.get(), s.config.dlq_topic);
         Status w = writer.write(letter);
@@ -113,11 +130,11 @@ std::optional<Result<ReceivedEvent, ReceiveError>> Subscriber::next(
           log_message(LogLevel::kError, "dead-lettering failed: " + w.message());
           Status back = s.consumer->seek(tp, msg->offset);
           if (!back.ok()) log_message(LogLevel::kError, "subscriber rewind: " + back.message());
-          return Result<ReceivedEvent, ReceiveError>(ReceiveError{decoded.error(), record});
+          return Result<ReceivedEvent, ReceiveError>(ReceiveError{*invalid, record});
         }
       }
       s.pending[tp] = msg->offset + 1;
-      return Result<ReceivedEvent, ReceiveError>(ReceiveError{decoded.error(), std::move(record)});
+      return Result<ReceivedEvent, ReceiveError>(ReceiveError{*invalid, std::move(record)});
     }
     if (!s.wants(type_of(decoded.value()))) {
       s.done[tp] = msg->offset + 1;

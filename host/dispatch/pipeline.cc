@@ -387,8 +387,9 @@ bool Pipeline::check(Batch& batch) {
     const EventType t = checked.value().type;
     // Instances read only the topics of their types: one elsewhere would reach some of them.
     if (!on_its_topic(m, t)) {
-      if (!reject("wrong_topic", std::string(event_type_name(t)) + " belongs on topic " +
-                                     options_.topic_of_type[static_cast<size_t>(t)]))
+      if (!reject(std::string(decode_error_code_name(DecodeErrorCode::kWrongTopic)),
+                  std::string(event_type_name(t)) + " belongs on topic " +
+                      options_.topic_of_type[static_cast<size_t>(t)]))
         return false;
       continue;
     }

@@ -673,6 +673,8 @@ std::string_view decode_error_code_name(DecodeErrorCode code) {
       return "invalid_value";
     case DecodeErrorCode::kUnsupportedVersion:
       return "unsupported_version";
+    case DecodeErrorCode::kWrongTopic:
+      return "wrong_topic";
   }
   return "unknown";
 }

@@ -451,17 +451,21 @@ TEST(Client, SubscribeSurfacesAPerRecordDecodeErrorAndKeepsGoing) {
   ASSERT_TRUE(publisher.value()->publish(first).ok());
   wep_it::produce_raw(topic, "w-dec", "{not json");
   wep_it::produce_raw(topic, "w-dec", R"({"event_type":"CredentialBurned","payload":{}})");
+  // A valid KeyCreated on this topic: subscribers of KeyCreated read key.operations only.
+  const std::string stray =
+      wep_it::read_file(std::string(WEP_GOLDEN_DIR) + "/wire/valid/KeyCreated.json");
+  wep_it::produce_raw(topic, "w-dec", stray);
   ASSERT_TRUE(publisher.value()->publish(last).ok());
 
   auto sub = subscribe(cfg, "dec", {EventType::kCredentialStored});
   ASSERT_NE(sub, nullptr);
   std::vector<std::optional<Result<ReceivedEvent, ReceiveError>>> seen;
   auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (seen.size() < 4 && std::chrono::steady_clock::now() < deadline) {
+  while (seen.size() < 5 && std::chrono::steady_clock::now() < deadline) {
     auto n = sub->next(200ms);
     if (n) seen.push_back(std::move(n));
   }
-  ASSERT_EQ(seen.size(), 4u);
+  ASSERT_EQ(seen.size(), 5u);
   ASSERT_TRUE(seen[0]->ok());
   EXPECT_TRUE(seen[0]->value().event == WalletEvent(first));
   ASSERT_FALSE(seen[1]->ok());
@@ -473,14 +477,19 @@ TEST(Client, SubscribeSurfacesAPerRecordDecodeErrorAndKeepsGoing) {
   EXPECT_EQ(seen[2]->error().error.code, DecodeErrorCode::kUnknownEventType);
   EXPECT_NE(seen[2]->error().error.message().find("CredentialBurned"), std::string::npos)
       << seen[2]->error().error.message();
-  ASSERT_TRUE(seen[3]->ok());
-  EXPECT_TRUE(seen[3]->value().event == WalletEvent(last));
+  ASSERT_FALSE(seen[3]->ok());
+  EXPECT_EQ(seen[3]->error().error.code, DecodeErrorCode::kWrongTopic);
+  EXPECT_EQ(seen[3]->error().error.message(),
+            "KeyCreated belongs on topic " + prefix + ".key.operations");
+  EXPECT_EQ(seen[3]->error().record.value, stray);
+  ASSERT_TRUE(seen[4]->ok());
+  EXPECT_TRUE(seen[4]->value().event == WalletEvent(last));
   EXPECT_EQ(seen[1]->error().record.offset + 1, seen[2]->error().record.offset);
   ASSERT_TRUE(sub->commit().ok());
 
-  // Both bad records were dead-lettered with their reason and origin.
-  auto dlq = wep_it::read_topic(cfg.dlq_topic, 2, std::chrono::seconds(30));
-  ASSERT_EQ(dlq.size(), 2u);
+  // The three bad records were dead-lettered with their reason and origin.
+  auto dlq = wep_it::read_topic(cfg.dlq_topic, 3, std::chrono::seconds(30));
+  ASSERT_EQ(dlq.size(), 3u);
   EXPECT_EQ(dlq[0].value, "{not json");
   ASSERT_NE(dlq[0].header("dlq.error.code"), nullptr);
   EXPECT_EQ(*dlq[0].header("dlq.error.code"), "malformed_json");
@@ -488,6 +497,9 @@ TEST(Client, SubscribeSurfacesAPerRecordDecodeErrorAndKeepsGoing) {
   EXPECT_EQ(*dlq[0].header("dlq.original.topic"), topic);
   ASSERT_NE(dlq[1].header("dlq.error.code"), nullptr);
   EXPECT_EQ(*dlq[1].header("dlq.error.code"), "unknown_event_type");
+  ASSERT_NE(dlq[2].header("dlq.error.code"), nullptr);
+  EXPECT_EQ(*dlq[2].header("dlq.error.code"), "wrong_topic");
+  EXPECT_EQ(dlq[2].value, stray);
 
   // The same group, reopened, starts after what was returned and committed.
   sub->close();

@@ -788,6 +788,7 @@ TEST(EventsDecode, ErrorCodeNamesAndMessages) {
       {Code::kWrongType, "wrong_type"},
       {Code::kInvalidValue, "invalid_value"},
       {Code::kUnsupportedVersion, "unsupported_version"},
+      {Code::kWrongTopic, "wrong_topic"},
   };
   for (const auto& [code, name] : names) EXPECT_EQ(decode_error_code_name(code), name);
   EXPECT_EQ((DecodeError{Code::kMissingField, "payload.x", "required field is missing"}.message()),

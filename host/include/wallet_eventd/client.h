@@ -210,9 +210,10 @@ class Subscriber {
 
   // The next event of a subscribed type (or a decode error), waiting up to `timeout`;
   // nullopt when nothing arrived in time. Records of other types are skipped. A record that
-  // does not decode comes back as a ReceiveError and the stream goes on with the next record
-  // (with enable_dlq, only once it was dead-lettered; if that fails, the same record comes
-  // back again on a later call).
+  // does not decode, or a valid event on another type's topic (DecodeErrorCode::kWrongTopic:
+  // the subscribers of its type would never see it), comes back as a ReceiveError and the
+  // stream goes on with the next record (with enable_dlq, only once it was dead-lettered; if
+  // that fails, the same record comes back again on a later call).
   // Broker trouble is not an error here: librdkafka reconnects, next() returns nullopt
   // meanwhile and logs through log.h.
   std::optional<Result<ReceivedEvent, ReceiveError>> next(std::chrono::milliseconds timeout);

@@ -234,6 +234,9 @@ enum class DecodeErrorCode {
   kWrongType,           // a field has the wrong JSON type
   kInvalidValue,        // right type, bad value (UUID, timestamp, out-of-range number, ...)
   kUnsupportedVersion,  // schema_version major is not 1
+  // Not found by decoding: a valid event read from another type's topic (consumers read only
+  // the topics of the types they want, so it would reach some and not others).
+  kWrongTopic,
 };
 std::string_view decode_error_code_name(DecodeErrorCode code);  // "missing_field" etc.
 
