@@ -1427,27 +1427,35 @@ const PluginInstanceConfig* Config::find_plugin(std::string_view name) const {
   return nullptr;
 }
 
+namespace {
+
+// An error about the whole file (no line). Built member by member: GCC 12 at -O3 warned
+// (-Wmaybe-uninitialized, a false positive) on the same vector brace-initialised.
+std::vector<ConfigError> file_error(const std::string& file, std::string message) {
+  std::vector<ConfigError> errors(1);
+  errors[0].where.file = file;
+  errors[0].message = std::move(message);
+  return errors;
+}
+
+}  // namespace
+
 Result<Config, std::vector<ConfigError>> parse_config(const std::string& yaml_text,
                                                       const std::string& file_name) {
   try {
     return parse(yaml_text, file_name);
   } catch (const std::exception& e) {
-    return std::vector<ConfigError>{
-        {{file_name, 0, 0}, "", std::string("internal error reading the config: ") + e.what(), ""}};
+    return file_error(file_name, std::string("internal error reading the config: ") + e.what());
   }
 }
 
 Result<Config, std::vector<ConfigError>> load_config(const std::string& path) {
   try {
     auto text = read_file(path);
-    if (!text.ok()) {
-      return std::vector<ConfigError>{
-          {{path, 0, 0}, "", "cannot read the config file: " + text.error().reason, ""}};
-    }
+    if (!text.ok()) return file_error(path, "cannot read the config file: " + text.error().reason);
     return parse(std::move(text.value()), path);
   } catch (const std::exception& e) {
-    return std::vector<ConfigError>{
-        {{path, 0, 0}, "", std::string("internal error reading the config: ") + e.what(), ""}};
+    return file_error(path, std::string("internal error reading the config: ") + e.what());
   }
 }
 
