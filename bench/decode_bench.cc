@@ -1,5 +1,6 @@
 // Microbenchmarks of the event model: decode_event per golden event type (as stored, and
-// compacted the way producers write records), encode_event, a nlohmann::json parse of the same
+// compacted the way producers write records), check_event on the compact form, encode_event, a
+// nlohmann::json parse of the same
 // bytes for scale, and the timestamp/UUID helpers. And the cost of the C ABI: handing a batch
 // of checked events to a plugin (bench/noop_plugin, loaded with dlopen) with the pipeline's own
 // HandlerCall, beside a direct C++ virtual call with the same work, at batch sizes 1, 64, 512.
@@ -67,6 +68,18 @@ std::vector<Golden> load_golden(const std::filesystem::path& dir) {
 void decode(benchmark::State& state, const std::string* json) {
   for (auto _ : state) {
     auto result = wallet_eventd::decode_event(*json);
+    if (!result.ok()) state.SkipWithError(result.error().message().c_str());
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * json->size()));
+}
+
+// What consumers and the Publisher's check run: decode_event's checks without the typed event.
+void check(benchmark::State& state, const std::string* json) {
+  std::string text;
+  for (auto _ : state) {
+    text.clear();
+    auto result = wallet_eventd::check_event(*json, &text);
     if (!result.ok()) state.SkipWithError(result.error().message().c_str());
     benchmark::DoNotOptimize(result);
   }
@@ -476,6 +489,9 @@ int main(int argc, char** argv) {
   }
   for (const Golden& g : golden) {
     benchmark::RegisterBenchmark(("decode_compact/" + g.name).c_str(), decode, &g.compact);
+  }
+  for (const Golden& g : golden) {
+    benchmark::RegisterBenchmark(("check_compact/" + g.name).c_str(), check, &g.compact);
   }
   for (const Golden& g : golden) {
     benchmark::RegisterBenchmark(("encode/" + g.name).c_str(), encode, &g.event);

@@ -30,16 +30,20 @@ namespace {
 // Refuses what every consumer would dead-letter: the wire form must decode (within the
 // configured limits) to an event of the same type and wallet as the one that routes it.
 Status check_wire(const WalletEvent& event, std::string_view json, const DecodeLimits& limits) {
-  const std::string type(event_type_name(type_of(event)));
-  auto decoded = decode_event(json, limits);
-  if (!decoded.ok())
+  // check_event runs decode_event's checks without building the typed event (whose strings
+  // were most of this check's cost); its metadata lands in a buffer each thread keeps.
+  thread_local std::string text;
+  text.clear();
+  auto checked = check_event(json, &text, limits);
+  auto type = [&] { return std::string(event_type_name(type_of(event))); };
+  if (!checked.ok())
     return Error{Error::Code::kInvalidArgument,
-                 "invalid " + type + " event: " + decoded.error().message()};
-  if (type_of(decoded.value()) != type_of(event))
+                 "invalid " + type() + " event: " + checked.error().message()};
+  if (checked.value().type != type_of(event))
     return Error{Error::Code::kInvalidArgument,
-                 "the JSON is a " + std::string(event_type_name(type_of(decoded.value()))) +
-                     ", the event a " + type};
-  if (metadata_of(decoded.value()).wallet_id != metadata_of(event).wallet_id)
+                 "the JSON is a " + std::string(event_type_name(checked.value().type)) +
+                     ", the event a " + type()};
+  if (checked.value().wallet_id.in(text) != metadata_of(event).wallet_id)
     return Error{Error::Code::kInvalidArgument,
                  "the JSON's wallet_id differs from the event's (the record key)"};
   return Status::Ok();

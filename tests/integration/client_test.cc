@@ -233,6 +233,12 @@ TEST(Client, PublishRefusesAnEventThatWouldNotDecode) {
   s = publisher.value()->publish_json(good, "{not json");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, Error::Code::kInvalidArgument);
+  // ... and of the wallet it is keyed by.
+  s = publisher.value()->publish_json(good, encode_event(key_created("w-other", "k3")));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, Error::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("the JSON's wallet_id differs from the event's"), std::string::npos)
+      << s.message();
 
   // publish_async of an invalid event: refused at once, the callback never runs.
   bool called = false;
