@@ -65,12 +65,25 @@ namespace {
 
 // The wire format's four headers, by reference into the event (for a produce that copies them
 // at once); event_headers() is their owning copy.
+std::array<bus::HeaderView, 4> header_views(EventType type, std::string_view correlation_id,
+                                            std::string_view wallet_id,
+                                            std::string_view schema_version) {
+  return {{{"event_type", event_type_name(type)},
+           {"correlation_id", correlation_id},
+           {"wallet_id", wallet_id},
+           {"schema_version", schema_version}}};
+}
+
 std::array<bus::HeaderView, 4> header_views(const WalletEvent& event) {
   const EventMetadata& m = metadata_of(event);
-  return {{{"event_type", event_type_name(type_of(event))},
-           {"correlation_id", m.correlation_id},
-           {"wallet_id", m.wallet_id},
-           {"schema_version", m.schema_version}}};
+  return header_views(type_of(event), m.correlation_id, m.wallet_id, m.schema_version);
+}
+
+// A publish_async `done` as the producer's delivery callback.
+bus::Producer::Callback delivering_to(Publisher::Done done) {
+  return [done = std::move(done)](const bus::Delivery& d) {
+    if (done) done(d.status);
+  };
 }
 
 }  // namespace
@@ -138,11 +151,20 @@ Status Publisher::publish_async(const WalletEvent& event, std::string json, Done
     json = encode_event(event);
     if (Status c = check_wire(event, json, impl_->config.limits); !c.ok()) return c;
   }
-  const auto headers = header_views(event);
-  return impl_->producer->produce(impl_->topic(event), metadata_of(event).wallet_id, json, headers,
-                                  [done = std::move(done)](const bus::Delivery& d) {
-                                    if (done) done(d.status);
-                                  });
+  return impl_->producer->produce(impl_->topic(event), metadata_of(event).wallet_id, json,
+                                  header_views(event), delivering_to(std::move(done)));
+}
+
+Status Publisher::publish_async(const CheckedEvent& checked, std::string_view text,
+                                std::string_view json, Done done) {
+  const auto t = static_cast<size_t>(checked.type);
+  if (t == 0 || t >= impl_->topics.size())
+    return Error{Error::Code::kInvalidArgument, "publish_async: the checked event has no type"};
+  const std::string_view wallet_id = checked.wallet_id.in(text);
+  return impl_->producer->produce(impl_->topics[t], wallet_id, json,
+                                  header_views(checked.type, checked.correlation_id.in(text),
+                                               wallet_id, checked.schema_version.in(text)),
+                                  delivering_to(std::move(done)));
 }
 
 Status Publisher::flush(std::chrono::milliseconds timeout) {

@@ -148,6 +148,13 @@ class Publisher {
   // called. flush() waits for all of them.
   using Done = std::function<void(const Status&)>;
   Status publish_async(const WalletEvent& event, std::string json, Done done);
+  // The same for a record given as its wire JSON only, which the caller has checked with
+  // check_event (`checked` and the `text` buffer it filled, e.g. `wallet-eventd publish` for
+  // each line it reads): routed by checked.type, keyed by its wallet_id, the four headers from
+  // its metadata; `json` is sent verbatim and not checked again, and no typed event is built.
+  // A `checked` of no known type is refused with kInvalidArgument.
+  Status publish_async(const CheckedEvent& checked, std::string_view text, std::string_view json,
+                       Done done);
   Status flush(std::chrono::milliseconds timeout);
 
   // Without a transactional id: each event is published; one Status per event, in order,
