@@ -15,7 +15,7 @@ class Subscriber::Impl {
   std::unique_ptr<bus::Producer> dlq_producer;  // only with enable_dlq
   bus::OffsetMap done;                          // next offsets of everything returned
   bus::OffsetMap pending;                       // the record returned last (done on next())
-  std::vector<std::string> topic_of_type;       // by EventType, from config.topic_for
+  std::array<std::string, kEventTypeCount + 1> topic_of_type;  // config.topic_for, by EventType
   bool wants(EventType t) const {
     if (options.types.empty()) return true;
     for (EventType w : options.types)
@@ -32,11 +32,8 @@ Result<std::unique_ptr<Subscriber>> Subscriber::create(const ClientConfig& confi
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->options = std::move(options);
-  for (EventType t : all_event_types()) {
-    if (impl->topic_of_type.size() <= static_cast<size_t>(t))
-      impl->topic_of_type.resize(static_cast<size_t>(t) + 1);
+  for (EventType t : all_event_types())
     impl->topic_of_type[static_cast<size_t>(t)] = config.topic_for(t);
-  }
   std::vector<std::string> topics;
   if (impl->options.types.empty()) {
     for (auto suffix : all_topic_suffixes())

@@ -131,6 +131,17 @@ std::string base_yaml() {
   return "bus:\n  embedded: true\nplugin_dir: " WEP_BINARY_DIR "/test-plugins\nplugins:\n";
 }
 
+// The plugins of base_yaml() + `plugins`, which prepare_instances must refuse: its errors as
+// the operator reads them (empty, and a failure, if it accepts them).
+std::string refusal(const std::string& plugins) {
+  auto prepared = prepare_instances(parse(base_yaml() + plugins));
+  if (prepared.ok()) {
+    ADD_FAILURE() << "prepare_instances accepted:\n" << plugins;
+    return "";
+  }
+  return config::format_errors(prepared.error());
+}
+
 TEST(PluginLoader, RefusesUnknownConfigKeysWithASuggestion) {
   auto cfg =
       parse(base_yaml() + "  - name: rec\n    path: recorder\n    config:\n      outptu: /tmp/x\n");
@@ -149,12 +160,9 @@ TEST(PluginLoader, RefusesUnknownConfigKeysWithASuggestion) {
 }
 
 TEST(PluginLoader, RefusesWronglyTypedConfigValues) {
-  auto cfg = parse(base_yaml() +
-                   "  - name: rec\n    path: recorder\n    config:\n      output: /tmp/x\n"
-                   "      fail_every: often\n");
-  auto prepared = prepare_instances(cfg);
-  ASSERT_FALSE(prepared.ok());
-  std::string text = config::format_errors(prepared.error());
+  std::string text = refusal(
+      "  - name: rec\n    path: recorder\n    config:\n      output: /tmp/x\n"
+      "      fail_every: often\n");
   EXPECT_NE(text.find(":9:7: plugins[rec].config.fail_every: expected int, got string \"often\""),
             std::string::npos)
       << text;
@@ -171,10 +179,7 @@ TEST(PluginLoader, FillsInDefaults) {
 }
 
 TEST(PluginLoader, ReportsAMissingBuiltInWithWhereItLooked) {
-  auto cfg = parse(base_yaml() + "  - name: x\n    path: nosuchplugin\n");
-  auto prepared = prepare_instances(cfg);
-  ASSERT_FALSE(prepared.ok());
-  std::string text = config::format_errors(prepared.error());
+  std::string text = refusal("  - name: x\n    path: nosuchplugin\n");
   EXPECT_NE(text.find("/tmp/test.yaml:6:11: plugins[0].path: plugin " WEP_BINARY_DIR
                       "/test-plugins/nosuchplugin.so: no such file"),
             std::string::npos)
@@ -184,12 +189,8 @@ TEST(PluginLoader, ReportsAMissingBuiltInWithWhereItLooked) {
 // An instance reads the topics of its types: one that knows none of this host's types would
 // subscribe to nothing. Refused with the plugin's mask instead of starting idle.
 TEST(PluginLoader, RefusesAPluginThatSubscribesToNoTypeThisHostKnows) {
-  auto cfg = parse(base_yaml() +
-                   "  - name: later\n    path: recorder_future_types\n"
-                   "    config:\n      output: /tmp/x\n");
-  auto prepared = prepare_instances(cfg);
-  ASSERT_FALSE(prepared.ok());
-  std::string text = config::format_errors(prepared.error());
+  std::string text = refusal(
+      "  - name: later\n    path: recorder_future_types\n    config:\n      output: /tmp/x\n");
   EXPECT_NE(text.find("/tmp/test.yaml:6:11: plugins[0].path: plugin `recorder` subscribes to "
                       "no event type this host knows (subscriptions 0x10000000000): it would "
                       "never get an event"),
