@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -56,6 +57,13 @@ class Producer {
   static Result<std::unique_ptr<Producer>> create(Options options);
   ~Producer();
 
+  // Where one record's delivery report goes. The producer takes it with the record and deletes
+  // it once `delivered` has run (exactly once, with the record's outcome).
+  class Report {
+   public:
+    virtual ~Report() = default;
+    virtual void delivered(const Delivery& delivery) = 0;
+  };
   using Callback = std::function<void(const Delivery&)>;
   // Queues one record; `cb` runs once it is delivered or failed: on the producer's poll thread,
   // or with serve_on_caller in a later produce/produce_sync/flush/wait_for call (this one
@@ -63,6 +71,15 @@ class Producer {
   // copied before it returns.
   Status produce(std::string_view topic, std::string_view key, std::string_view value,
                  std::span<const HeaderView> headers, Callback cb);
+  // The same for a publisher of many records: the topic by its handle (no lookup by name) and
+  // the report as one object of the caller's (a Callback costs two or three allocations per
+  // record, a Report one). `report` may be null (nobody waits); it is deleted on failure too.
+  Status produce(rd_kafka_topic_t* topic, std::string_view key, std::string_view value,
+                 std::span<const HeaderView> headers, std::unique_ptr<Report> report);
+  // The topic's handle, made on first use and kept until the producer goes (librdkafka looks a
+  // topic name up and reference-counts it on every produce otherwise); null if librdkafka
+  // refuses the name (rd_kafka_last_error() says why).
+  rd_kafka_topic_t* topic_handle(std::string_view topic);
   Status produce(std::string_view topic, std::string_view key, std::string_view value,
                  const std::vector<Header>& headers, Callback cb);
   // Queues and waits for the delivery report.
@@ -85,9 +102,6 @@ class Producer {
 
  private:
   Producer() = default;
-  // The topic's handle, made on first use and kept until the producer goes (librdkafka looks a
-  // topic name up and reference-counts it on every produce otherwise).
-  rd_kafka_topic_t* topic_handle(std::string_view topic);
   static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
   // The login failure given up on (give_up_on_login_failure), if any.

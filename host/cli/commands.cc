@@ -131,8 +131,13 @@ int publish(const std::string& path, const std::string& input, bool dry_run) {
     }
     publisher = std::move(created).value();
   }
-  std::mutex mu;
-  size_t lines = 0, invalid = 0, queued = 0, failed = 0, delivered = 0;
+  size_t lines = 0, invalid = 0, queued = 0;
+  // What the delivery reports count. The `done` below captures only a pointer to it and a line
+  // number, so std::function keeps it without an allocation of its own.
+  struct Outcomes {
+    std::mutex mu;
+    size_t failed = 0, delivered = 0;
+  } outcomes;
   std::unique_ptr<char, void (*)(void*)> buf(nullptr, std::free);
   size_t cap = 0;
   std::string text;  // check_event's metadata, reused line after line
@@ -165,18 +170,19 @@ int publish(const std::string& path, const std::string& input, bool dry_run) {
     }
     ++queued;
     const size_t n = lines;
-    Status s = publisher->publish_async(ev, text, line, [&, n](const Status& st) {
-      std::lock_guard<std::mutex> lock(mu);
+    Outcomes* out = &outcomes;
+    Status s = publisher->publish_async(ev, text, line, [out, n](const Status& st) {
+      std::lock_guard<std::mutex> lock(out->mu);
       if (st.ok()) {
-        ++delivered;
+        ++out->delivered;
       } else {
-        ++failed;
+        ++out->failed;
         std::fprintf(stderr, "line %zu: not delivered: %s\n", n, st.message().c_str());
       }
     });
     if (!s.ok()) {
-      std::lock_guard<std::mutex> lock(mu);
-      ++failed;
+      std::lock_guard<std::mutex> lock(outcomes.mu);
+      ++outcomes.failed;
       std::fprintf(stderr, "line %zu: not delivered: %s\n", n, s.message().c_str());
     }
   }
@@ -188,7 +194,8 @@ int publish(const std::string& path, const std::string& input, bool dry_run) {
     Status f = publisher->flush(publisher->config().timeout + std::chrono::seconds(5));
     if (!f.ok()) std::fprintf(stderr, "publish: %s\n", f.message().c_str());
   }
-  std::lock_guard<std::mutex> lock(mu);
+  std::lock_guard<std::mutex> lock(outcomes.mu);
+  const size_t delivered = outcomes.delivered, failed = outcomes.failed;
   if (dry_run) {
     std::fprintf(stderr, "dry run: %zu valid, %zu invalid\n", lines - invalid, invalid);
   } else {
