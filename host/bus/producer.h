@@ -71,9 +71,10 @@ class Producer {
   // copied before it returns.
   Status produce(std::string_view topic, std::string_view key, std::string_view value,
                  std::span<const HeaderView> headers, Callback cb);
-  // The same for a publisher of many records: the topic by its handle (no lookup by name) and
-  // the report as one object of the caller's (a Callback costs two or three allocations per
-  // record, a Report one). `report` may be null (nobody waits); it is deleted on failure too.
+  // The same for a publisher of many records: the topic by its handle (topic_handle's; no
+  // lookup by name per record) and the report as one object of the caller's (a Callback costs
+  // two or three allocations per record, a Report one). `report` may be null (nobody waits);
+  // it is deleted on failure too.
   Status produce(rd_kafka_topic_t* topic, std::string_view key, std::string_view value,
                  std::span<const HeaderView> headers, std::unique_ptr<Report> report);
   // The topic's handle, made on first use and kept until the producer goes (librdkafka looks a

@@ -114,6 +114,13 @@ int publish(const std::string& path, const std::string& input, bool dry_run) {
     in = file.get();
   }
   const DecodeLimits limits{cfg->consumer.max_record_bytes, cfg->consumer.max_depth};
+  // What the delivery reports count. The `done` below captures only a pointer to it and a line
+  // number, so std::function keeps it without an allocation of its own. Declared before the
+  // publisher, whose destructor runs the `done` of any record still in flight.
+  struct Outcomes {
+    std::mutex mu;
+    size_t failed = 0, delivered = 0;
+  } outcomes;
   std::unique_ptr<Publisher> publisher;
   if (!dry_run) {
     auto client = ClientConfig::from_yaml(path);
@@ -132,12 +139,6 @@ int publish(const std::string& path, const std::string& input, bool dry_run) {
     publisher = std::move(created).value();
   }
   size_t lines = 0, invalid = 0, queued = 0;
-  // What the delivery reports count. The `done` below captures only a pointer to it and a line
-  // number, so std::function keeps it without an allocation of its own.
-  struct Outcomes {
-    std::mutex mu;
-    size_t failed = 0, delivered = 0;
-  } outcomes;
   std::unique_ptr<char, void (*)(void*)> buf(nullptr, std::free);
   size_t cap = 0;
   std::string text;  // check_event's metadata, reused line after line
