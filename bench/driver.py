@@ -18,6 +18,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -648,24 +649,26 @@ class Bench:
     # ---- 6. micro ----------------------------------------------------------------------------
     def micro_bench(self):
         min_time = "0.05" if self.quick else "0.3"
-        r = self.run([self.micro, "--benchmark_filter=^(decode_compact/|dispatch/)",
+        r = self.run([self.micro, "--benchmark_filter=^(decode_compact/|check_compact/|dispatch/)",
                       "--benchmark_format=json", f"--benchmark_min_time={min_time}",
                       f"--noop-plugin={self.noop}"])
         data = json.loads(r.stdout)
-        decode, dispatch = {}, {}
+        decode, check, dispatch = {}, {}, {}
         for b in data["benchmarks"]:
             name = b["name"]
             if b.get("error_occurred"):
                 raise RuntimeError(f"micro_bench {name}: {b.get('error_message')}")
+            unit = {"ns": 1, "us": 1e3, "ms": 1e6}[b.get("time_unit", "ns")]
             if name.startswith("decode_compact/"):
-                unit = {"ns": 1, "us": 1e3, "ms": 1e6}[b.get("time_unit", "ns")]
                 decode[name.split("/", 1)[1]] = (b["cpu_time"] * unit,
                                                  b.get("bytes_per_second", 0))
+            elif name.startswith("check_compact/"):
+                check[name.split("/", 1)[1]] = b["cpu_time"] * unit
             elif name.startswith("dispatch/"):
                 parts = name.split("/")
                 kind, batch = parts[1], int(parts[2])
                 dispatch[f"{kind}/{batch}"] = 1e9 / b["items_per_second"]
-        return decode, dispatch
+        return decode, check, dispatch
 
     # ---- the whole run -----------------------------------------------------------------------
     def environment(self):
@@ -863,8 +866,8 @@ class Bench:
 
         # 6. micro.
         log("micro_bench: decoding per event type, ABI dispatch")
-        decode, dispatch = self.micro_bench()
-        R["micro"] = {"decode": decode, "dispatch": dispatch}
+        decode, check, dispatch = self.micro_bench()
+        R["micro"] = {"decode": decode, "check": check, "dispatch": dispatch}
 
         env["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
         env["duration"] = f"{time.monotonic() - t_start:.0f} s"
@@ -1020,6 +1023,33 @@ def render(R, notes, analysis):
                f"built-ins {fmt_rate(c['builtin']['wall'])}. Every daemon also runs its validator "
                f"group, so with one instance it reads each record twice (and five times with the "
                f"four built-ins), where kcat reads it once.\n")
+    check = mi.get("check") or {}
+    if check:
+        # What one record may cost at the target rate, beside what checking it costs.
+        mean_check = statistics.mean(check.values())
+        budget = 1e9 / (TARGET_NOOP * c["kcat_rate"])
+        out.append(f"**The per-record budget.** kcat -C took {1e9 / c['kcat_rate']:,.0f} ns of "
+                   f"wall time per record (its main thread writing, librdkafka's fetching). At "
+                   f"{TARGET_NOOP}× its "
+                   f"rate the daemon has {budget:,.0f} ns per record on the 2 cores (shared with "
+                   f"the broker), so {2 * budget:,.0f} ns of CPU for all of it. Checking a record "
+                   f"(`check_event`, which every instance pipeline and the validator run on "
+                   f"each record they read) took {mean_check:,.0f} ns on average over the "
+                   f"golden events in this run (`check_compact` in the micro table): "
+                   f"{2 * mean_check:,.0f} ns for the validator's and the instance's checks, "
+                   f"{100 * 2 * mean_check / (2 * budget):.0f} % of that CPU before librdkafka's "
+                   f"work in two consumers, the hand-off to the handler and the broker's own "
+                   f"serving of both reads.")
+        reads = c["builtin"].get("read")
+        if reads:
+            per_record = 1 + sum(reads.values()) / c["n"]  # the instances' reads + the validator's
+            budget_b = 1e9 / (TARGET_BUILTIN * c["kcat_rate"])
+            out.append(f"With the four built-ins each record is read and checked "
+                       f"{per_record:.1f} times (every instance reads the topics of its types, "
+                       f"and the validator all): {per_record * mean_check:,.0f} ns of checking "
+                       f"per record against {2 * budget_b:,.0f} ns of CPU at {TARGET_BUILTIN}× "
+                       f"kcat's rate, before any handler's work.")
+        out.append("")
     b = c["builtin"]
     out.append("**Built-in plugins' work.** audit: hash-chained file with fsync before every "
                "commit; metrics: defaults; notification: `default_endpoint` is a local HTTP sink "
@@ -1082,9 +1112,12 @@ def render(R, notes, analysis):
                "cores to themselves: compare 1 with 2 daemons, not with the consume rows.\n")
     out.append("**Micro (Google Benchmark, `micro_bench`).** Decoding per event type "
                "(decode_compact: the record as producers write it):\n")
-    out.append("| event type | ns per decode | MB/s |\n|---|---|---|")
+    checks = mi.get("check") or {}
+    out.append("| event type | ns per decode | MB/s | ns per check_event (no typed event built; "
+               "what the pipelines run) |\n|---|---|---|---|")
     for name, (ns, bps) in sorted(mi["decode"].items()):
-        out.append(f"| {name} | {ns:.0f} | {bps / 1e6:.0f} |")
+        chk = f"{checks[name]:.0f}" if name in checks else "–"
+        out.append(f"| {name} | {ns:.0f} | {bps / 1e6:.0f} | {chk} |")
     out.append("")
     out.append("ABI dispatch, ns per event (`abi`: the views and result slots built by the "
                "pipeline's own code (`HandlerCall`, host/dispatch/handler_call.h) into buffers "
