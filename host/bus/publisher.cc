@@ -1,4 +1,5 @@
 #include <array>
+#include <atomic>
 #include <future>
 
 #include "bus/client_common.h"
@@ -110,13 +111,29 @@ class Publisher::Impl {
   std::unique_ptr<bus::Producer> producer;
   bool in_transaction = false;
   std::array<std::string, kEventTypeCount + 1> topics;  // config.topic_for, by EventType (1..13)
-  std::array<rd_kafka_topic_t*, kEventTypeCount + 1> handles{};  // the producer's, by EventType
+  // The producer's topic handles by EventType, made on the type's first publish: a handle
+  // makes librdkafka ask for the topic's metadata, and a broker that creates topics on demand
+  // would create (with its default partition count) every topic a publisher could ever use.
+  std::array<std::atomic<rd_kafka_topic_t*>, kEventTypeCount + 1> handles{};
 
   const std::string& topic(const WalletEvent& event) const {
     return topics[static_cast<size_t>(type_of(event))];
   }
-  rd_kafka_topic_t* handle(const WalletEvent& event) const {
-    return handles[static_cast<size_t>(type_of(event))];
+  // Null if librdkafka refuses the topic (rd_kafka_last_error() says why). Two threads may
+  // both ask the producer at first; it hands out one handle per topic.
+  rd_kafka_topic_t* handle(size_t type) {
+    rd_kafka_topic_t* h = handles[type].load(std::memory_order_acquire);
+    if (h == nullptr) {
+      h = producer->topic_handle(topics[type]);
+      handles[type].store(h, std::memory_order_release);
+    }
+    return h;
+  }
+  Status produce(size_t type, std::string_view key, std::string_view json,
+                 std::span<const bus::HeaderView> headers, Publisher::Done done) {
+    rd_kafka_topic_t* h = handle(type);
+    if (h == nullptr) return bus::kafka_error(rd_kafka_last_error(), "produce to " + topics[type]);
+    return producer->produce(h, key, json, headers, delivering_to(std::move(done)));
   }
 };
 
@@ -142,13 +159,7 @@ Result<std::unique_ptr<Publisher>> Publisher::create(const ClientConfig& config,
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->producer = std::move(producer).value();
-  for (EventType t : all_event_types()) {
-    const auto i = static_cast<size_t>(t);
-    impl->topics[i] = config.topic_for(t);
-    impl->handles[i] = impl->producer->topic_handle(impl->topics[i]);
-    if (impl->handles[i] == nullptr)
-      return bus::kafka_error(rd_kafka_last_error(), "publisher: topic " + impl->topics[i]);
-  }
+  for (EventType t : all_event_types()) impl->topics[static_cast<size_t>(t)] = config.topic_for(t);
   return std::unique_ptr<Publisher>(new Publisher(std::move(impl)));
 }
 
@@ -170,8 +181,8 @@ Status Publisher::publish_async(const WalletEvent& event, std::string json, Done
     json = encode_event(event);
     if (Status c = check_wire(event, json, impl_->config.limits); !c.ok()) return c;
   }
-  return impl_->producer->produce(impl_->handle(event), metadata_of(event).wallet_id, json,
-                                  header_views(event), delivering_to(std::move(done)));
+  return impl_->produce(static_cast<size_t>(type_of(event)), metadata_of(event).wallet_id, json,
+                        header_views(event), std::move(done));
 }
 
 Status Publisher::publish_async(const CheckedEvent& checked, std::string_view text,
@@ -180,10 +191,10 @@ Status Publisher::publish_async(const CheckedEvent& checked, std::string_view te
   if (t == 0 || t >= impl_->topics.size())
     return Error{Error::Code::kInvalidArgument, "publish_async: the checked event has no type"};
   const std::string_view wallet_id = checked.wallet_id.in(text);
-  return impl_->producer->produce(impl_->handles[t], wallet_id, json,
-                                  header_views(checked.type, checked.correlation_id.in(text),
-                                               wallet_id, checked.schema_version.in(text)),
-                                  delivering_to(std::move(done)));
+  return impl_->produce(t, wallet_id, json,
+                        header_views(checked.type, checked.correlation_id.in(text), wallet_id,
+                                     checked.schema_version.in(text)),
+                        std::move(done));
 }
 
 Status Publisher::flush(std::chrono::milliseconds timeout) {

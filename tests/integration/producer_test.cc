@@ -1,11 +1,14 @@
 // bus::Producer's per-record reports against the real broker: each queued record's Report is
 // delivered once and then deleted, on the poll thread or on the caller's; a record librdkafka
 // refuses at once gives its Report back deleted and undelivered; a record without one is
-// produced all the same.
+// produced all the same. And the Publisher's topic handles, made on a type's first publish.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <set>
 #include <string>
+#include <thread>
 
 #include "bus/client_common.h"
 #include "bus/producer.h"
@@ -75,6 +78,44 @@ void produce_and_count(bool serve_on_caller) {
   EXPECT_EQ(counts.ok.load(), kRecords);
   EXPECT_EQ(counts.with_offset.load(), kRecords);
   EXPECT_EQ(counts.deleted.load(), kRecords + 1);
+}
+
+// The topics named "<prefix>.*" the broker has (a metadata request for all topics creates none).
+std::set<std::string> topics_under(const std::string& prefix) {
+  bus::Producer::Options opts;
+  opts.properties = bus::producer_properties(wep_it::client_config(prefix));
+  auto producer = bus::Producer::create(opts);
+  EXPECT_TRUE(producer.ok()) << producer.error().message;
+  std::set<std::string> out;
+  if (!producer.ok()) return out;
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(producer.value()->handle(), 1, nullptr, &md, 10000);
+  EXPECT_EQ(err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(err);
+  if (err) return out;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const std::string name = md->topics[i].topic;
+    if (name.rfind(prefix + ".", 0) == 0) out.insert(name);
+  }
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+TEST(Producer, APublisherAsksTheBrokerOnlyForTheTopicsItPublishesTo) {
+  // The test broker creates a topic when a producer asks for its metadata (auto.create.topics,
+  // as many brokers do): handles made for every type when the Publisher was created made it
+  // create all six topics, with the broker's default partitioning.
+  const std::string prefix = wep_it::unique_prefix();
+  auto publisher = Publisher::create(wep_it::client_config(prefix));
+  ASSERT_TRUE(publisher.ok()) << publisher.error().message;
+  KeyCreated e;
+  e.metadata = EventMetadata::create("corr", "wallet-topics");
+  e.key_id = "key-1";
+  e.kid = "kid-1";
+  e.key_type = "EC P-256";
+  Status s = publisher.value()->publish(e);
+  ASSERT_TRUE(s.ok()) << s.message();
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // time for any other request to land
+  EXPECT_EQ(topics_under(prefix), std::set<std::string>{prefix + ".key.operations"});
 }
 
 TEST(Producer, EachReportIsDeliveredOnceThenDeletedAndARefusedRecordsReportIsOnlyDeleted) {
