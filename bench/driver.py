@@ -55,7 +55,10 @@ class Bench:
         self.build = os.path.abspath(args.build_dir)
         self.port = args.port
         self.bootstrap = f"127.0.0.1:{self.port}"
-        self.work = os.path.abspath(args.work_dir or f"/tmp/wep-bench-{self.port}")
+        # Quick runs (CI's bench_quick) keep their own scratch directory, so that they never
+        # replace the results.json of a full run that --render may be asked for later.
+        kind = "wep-bench-quick" if args.quick else "wep-bench"
+        self.work = os.path.abspath(args.work_dir or f"/tmp/{kind}-{self.port}")
         self.daemon_bin = os.path.join(self.build, "wallet-eventd")
         self.tool = os.path.join(self.build, "bench", "bench_tool")
         self.micro = os.path.join(self.build, "bench", "micro_bench")
@@ -1028,16 +1031,19 @@ def render(R, notes, analysis):
         # What one record may cost at the target rate, beside what checking it costs.
         mean_check = statistics.mean(check.values())
         budget = 1e9 / (TARGET_NOOP * c["kcat_rate"])
+        cores = int(env.get("nproc") or 2)
         out.append(f"**The per-record budget.** kcat -C took {1e9 / c['kcat_rate']:,.0f} ns of "
                    f"wall time per record (its main thread writing, librdkafka's fetching). At "
                    f"{TARGET_NOOP}× its "
-                   f"rate the daemon has {budget:,.0f} ns per record on the 2 cores (shared with "
-                   f"the broker), so {2 * budget:,.0f} ns of CPU for all of it. Checking a record "
+                   f"rate the daemon has {budget:,.0f} ns per record on the {cores} cores (shared "
+                   f"with the broker), so {cores * budget:,.0f} ns of CPU for all of it. Checking "
+                   f"a record "
                    f"(`check_event`, which every instance pipeline and the validator run on "
                    f"each record they read) took {mean_check:,.0f} ns on average over the "
                    f"golden events in this run (`check_compact` in the micro table): "
                    f"{2 * mean_check:,.0f} ns for the validator's and the instance's checks, "
-                   f"{100 * 2 * mean_check / (2 * budget):.0f} % of that CPU before librdkafka's "
+                   f"{100 * 2 * mean_check / (cores * budget):.0f} % of that CPU before "
+                   f"librdkafka's "
                    f"work in two consumers, the hand-off to the handler and the broker's own "
                    f"serving of both reads.")
         reads = c["builtin"].get("read")
@@ -1047,7 +1053,7 @@ def render(R, notes, analysis):
             out.append(f"With the four built-ins each record is read and checked "
                        f"{per_record:.1f} times (every instance reads the topics of its types, "
                        f"and the validator all): {per_record * mean_check:,.0f} ns of checking "
-                       f"per record against {2 * budget_b:,.0f} ns of CPU at {TARGET_BUILTIN}× "
+                       f"per record against {cores * budget_b:,.0f} ns of CPU at {TARGET_BUILTIN}× "
                        f"kcat's rate, before any handler's work.")
         out.append("")
     b = c["builtin"]
@@ -1154,7 +1160,8 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use the build dir as it is")
     ap.add_argument("--port", type=int, default=int(os.environ.get("WEP_BENCH_PORT", "19692")),
                     help="broker port (uses P, P+1, P+2); default $WEP_BENCH_PORT or 19692")
-    ap.add_argument("--work-dir", help="scratch directory (default /tmp/wep-bench-<port>)")
+    ap.add_argument("--work-dir", help="scratch directory (default /tmp/wep-bench-<port>, "
+                                       "/tmp/wep-bench-quick-<port> in quick mode)")
     ap.add_argument("--out", help="report file (default docs/BENCHMARKS.md; quick mode: "
                                   "<build-dir>/bench/BENCHMARKS-quick.md)")
     ap.add_argument("--events", type=int, help="override the event count")
@@ -1168,6 +1175,13 @@ def main():
     if args.render:
         with open(args.render) as f:
             R = json.load(f)
+        mode = R.get("env", {}).get("mode", "full")
+        if mode != ("quick" if args.quick else "full"):
+            # docs/BENCHMARKS.md is the full run's report; a quick run's counts do not belong in
+            # it (and a full run's not in the quick report).
+            print(f"driver.py: {args.render} holds a {mode} run; render it with"
+                  f"{'' if mode == 'quick' else 'out'} --quick", file=sys.stderr)
+            return 64
         with open(os.path.join(REPO, "bench", "ANALYSIS.md")) as f:
             analysis = f.read() if not args.quick else ""
         md, table = render(R, R.get("notes", []), analysis)
