@@ -1,4 +1,5 @@
-// decode_event: simdjson DOM parse, a structure walk (duplicate keys, depth), then typed structs.
+// decode_event: simdjson DOM parse, a structure walk (duplicate keys, depth; it keeps the
+// members of the envelope, payload and metadata for the field lookups), then typed structs.
 // check_event: the same parse and the same checks, keeping only the metadata (no typed strings).
 //
 // Order of checks (the first failure is reported): size, JSON syntax / UTF-8 / depth,
@@ -11,6 +12,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -113,6 +115,61 @@ DecodeError too_deep() {
   return {DecodeErrorCode::kTooDeep, "", "nesting of objects and arrays is too deep"};
 }
 
+// Name equality for member names, kept inline (string_view's operator== goes through an
+// out-of-line compare() here, which the hot paths below would call several times per record).
+inline bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// The members of one object in document order, kept by the structure walk for the objects the
+// decoders read (envelope, payload, metadata), so that each field is found among a handful of
+// names instead of by another walk over the object (simdjson's at_key).
+struct Members {
+  struct Member {
+    std::string_view key;
+    element value;
+  };
+  // Left uninitialized: a slot is written (which begins its member's lifetime, the assignment
+  // being trivial) before it is read.
+  union Slot {
+    Slot() {}  // NOLINT(modernize-use-equals-default): = default would initialize `m`
+    Member m;
+  };
+  std::array<Slot, kPairwiseDuplicateCheckLimit> items;
+  size_t size = 0;
+  bool complete = false;  // false: the object was too large to keep; look members up in it
+};
+
+// An object the decoders read fields from: through its kept Members when the walk kept them,
+// otherwise through simdjson. Either way a name has at most one member (duplicates are refused
+// before any field is read).
+class Fields {
+ public:
+  Fields(object obj) : obj_(obj) {}  // NOLINT(google-explicit-constructor): nested objects
+  Fields(object obj, const Members* members)
+      : obj_(obj), members_(members != nullptr && members->complete ? members : nullptr) {}
+
+  bool find(std::string_view key, element* out) const {
+    if (members_ == nullptr) return obj_.at_key(key).get(*out) == simdjson::SUCCESS;
+    for (size_t i = 0; i < members_->size; ++i) {
+      if (same_name(members_->items[i].m.key, key)) {
+        *out = members_->items[i].m.value;
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  object obj_;
+  const Members* members_ = nullptr;
+};
+
+// The Members the walk keeps: the record's, its "payload"'s and the payload's "metadata"'s.
+struct KeptMembers {
+  Members envelope, payload, metadata;
+};
+
 // The typed-decode state: the first error, and helpers that read one member each. Every
 // helper returns false after recording the error, so decoders chain them with &&.
 class Decoder {
@@ -132,7 +189,9 @@ class Decoder {
   // level of `value` if it is a container: 1 for the record). simdjson has already refused
   // anything deeper than max_depth + 1, and an empty container at max_depth + 1 is all it lets
   // through, which is caught here; so the recursion is bounded.
-  bool check_structure(element value, const Path& path, size_t level, size_t max_depth) {
+  // With `kept`, the record's members, its payload's and its metadata's are kept there.
+  bool check_structure(element value, const Path& path, size_t level, size_t max_depth,
+                       KeptMembers* kept = nullptr, Members* keep = nullptr) {
     const element_type type = value.type();
     if ((type == element_type::OBJECT || type == element_type::ARRAY) && level > max_depth) {
       error_ = too_deep();
@@ -141,21 +200,33 @@ class Decoder {
     switch (type) {
       case element_type::OBJECT: {
         const object obj = value.get_object().value_unsafe();
+        if (level == 1 && kept != nullptr) keep = &kept->envelope;
         const bool pairwise = obj.size() <= kPairwiseDuplicateCheckLimit;
         if (!pairwise && !check_large_object(obj, path)) return false;
-        std::array<std::string_view, kPairwiseDuplicateCheckLimit> seen;
+        // The names seen so far (uninitialized: only the first n are read).
+        union Key {
+          Key() {}  // NOLINT(modernize-use-equals-default)
+          std::string_view name;
+        };
+        std::array<Key, kPairwiseDuplicateCheckLimit> seen;
         size_t n = 0;
         for (const auto& [key, member] : obj) {
           if (pairwise) {
             for (size_t i = 0; i < n; ++i) {
-              if (seen[i] == key) return fail_duplicate(path, key);
+              if (same_name(seen[i].name, key)) return fail_duplicate(path, key);
             }
-            seen[n++] = key;
+            if (keep != nullptr) keep->items[n].m = {key, member};
+            seen[n++].name = key;
           }
           if (is_container(member) &&
-              !check_structure(member, path.member(key), level + 1, max_depth)) {
+              !check_structure(member, path.member(key), level + 1, max_depth, kept,
+                               kept_child(kept, keep, key))) {
             return false;
           }
+        }
+        if (keep != nullptr && pairwise) {
+          keep->size = n;
+          keep->complete = true;
         }
         return true;
       }
@@ -176,15 +247,15 @@ class Decoder {
   }
 
   // Looks up a required member: absent or null is kMissingField.
-  bool required(object obj, const Path& parent, std::string_view key, element* out) {
-    if (obj.at_key(key).get(*out) != simdjson::SUCCESS || out->is_null()) {
+  bool required(const Fields& obj, const Path& parent, std::string_view key, element* out) {
+    if (!obj.find(key, out) || out->is_null()) {
       return fail(DecodeErrorCode::kMissingField, parent.member(key), std::string(kMissing));
     }
     return true;
   }
   // Looks up an optional member: *present is false when it is absent or null.
-  static void optional(object obj, std::string_view key, element* out, bool* present) {
-    *present = obj.at_key(key).get(*out) == simdjson::SUCCESS && !out->is_null();
+  static void optional(const Fields& obj, std::string_view key, element* out, bool* present) {
+    *present = obj.find(key, out) && !out->is_null();
   }
 
   bool as_string(element value, const Path& path, std::string_view* out) {
@@ -200,7 +271,7 @@ class Decoder {
     return true;
   }
 
-  bool req_string(object obj, const Path& parent, std::string_view key, std::string& out) {
+  bool req_string(const Fields& obj, const Path& parent, std::string_view key, std::string& out) {
     element value;
     std::string_view text;
     if (!required(obj, parent, key, &value) || !as_string(value, parent.member(key), &text)) {
@@ -210,7 +281,7 @@ class Decoder {
     return true;
   }
 
-  bool opt_string(object obj, const Path& parent, std::string_view key,
+  bool opt_string(const Fields& obj, const Path& parent, std::string_view key,
                   std::optional<std::string>& out) {
     element value;
     bool present;
@@ -222,7 +293,7 @@ class Decoder {
     return true;
   }
 
-  bool req_bool(object obj, const Path& parent, std::string_view key, bool& out) {
+  bool req_bool(const Fields& obj, const Path& parent, std::string_view key, bool& out) {
     element value;
     if (!required(obj, parent, key, &value)) return false;
     if (value.get_bool().get(out) != simdjson::SUCCESS) {
@@ -232,7 +303,7 @@ class Decoder {
     return true;
   }
 
-  bool req_string_array(object obj, const Path& parent, std::string_view key,
+  bool req_string_array(const Fields& obj, const Path& parent, std::string_view key,
                         std::vector<std::string>& out) {
     element value;
     if (!required(obj, parent, key, &value)) return false;
@@ -253,7 +324,7 @@ class Decoder {
 
   // A JSON integer in [0, 2^32). Integral floating-point forms (6.0, 6e0) are accepted, as JSON
   // Schema's "integer" does.
-  bool opt_uint32(object obj, const Path& parent, std::string_view key,
+  bool opt_uint32(const Fields& obj, const Path& parent, std::string_view key,
                   std::optional<uint32_t>& out) {
     element value;
     bool present;
@@ -289,6 +360,13 @@ class Decoder {
   }
 
  private:
+  // Which Members, if any, keep the members of the object `key` of the object kept in `keep`.
+  static Members* kept_child(KeptMembers* kept, const Members* keep, std::string_view key) {
+    if (keep == nullptr) return nullptr;
+    if (keep == &kept->envelope && same_name(key, "payload")) return &kept->payload;
+    if (keep == &kept->payload && same_name(key, "metadata")) return &kept->metadata;
+    return nullptr;
+  }
   bool fail_duplicate(const Path& object_path, std::string_view key) {
     return fail(DecodeErrorCode::kDuplicateKey, object_path.member(key), "duplicate key");
   }
@@ -347,17 +425,21 @@ bool decode_schema_version(Decoder& d, std::string_view text, const Path& path) 
 // The metadata's strings as simdjson holds them (valid until the parser's next document).
 struct MetadataViews {
   std::string_view event_id, correlation_id, wallet_id, schema_version;
+  std::string_view timestamp_text;  // as received
   Timestamp timestamp;
 };
 
-bool decode_metadata(Decoder& d, object payload, const Path& payload_path, MetadataViews& m) {
+// `kept`: the metadata's members as the structure walk kept them (or not: complete false).
+bool decode_metadata(Decoder& d, const Fields& payload, const Members& kept,
+                     const Path& payload_path, MetadataViews& m) {
   element value;
-  object obj;
+  object metadata;
   const Path path = payload_path.member("metadata");
   if (!d.required(payload, payload_path, "metadata", &value)) return false;
-  if (value.get_object().get(obj) != simdjson::SUCCESS) {
+  if (value.get_object().get(metadata) != simdjson::SUCCESS) {
     return d.fail(DecodeErrorCode::kNotAnObject, path, expected_got("object", value.type()));
   }
+  const Fields obj(metadata, &kept);
 
   std::string_view text;
   if (!d.required(obj, path, "event_id", &value) ||
@@ -376,6 +458,7 @@ bool decode_metadata(Decoder& d, object payload, const Path& payload_path, Metad
   }
   switch (events_internal::parse_rfc3339(text, &m.timestamp)) {
     case events_internal::TimestampStatus::kOk:
+      m.timestamp_text = text;
       break;
     case events_internal::TimestampStatus::kNotRfc3339:
       return d.fail(DecodeErrorCode::kInvalidValue, path.member("timestamp"),
@@ -402,9 +485,10 @@ bool decode_metadata(Decoder& d, object payload, const Path& payload_path, Metad
   return true;
 }
 
-bool decode_metadata(Decoder& d, object payload, const Path& payload_path, EventMetadata& m) {
+bool decode_metadata(Decoder& d, const Fields& payload, const Members& kept,
+                     const Path& payload_path, EventMetadata& m) {
   MetadataViews v;
-  if (!decode_metadata(d, payload, payload_path, v)) return false;
+  if (!decode_metadata(d, payload, kept, payload_path, v)) return false;
   m.event_id.assign(v.event_id);
   m.timestamp = v.timestamp;
   m.correlation_id.assign(v.correlation_id);
@@ -415,13 +499,13 @@ bool decode_metadata(Decoder& d, object payload, const Path& payload_path, Event
 
 // ---- payloads, one overload per struct -----------------------------------------------------
 
-bool decode_tx_code(Decoder& d, object obj, const Path& path, TxCode& t) {
+bool decode_tx_code(Decoder& d, const Fields& obj, const Path& path, TxCode& t) {
   return d.opt_string(obj, path, "input_mode", t.input_mode) &&
          d.opt_uint32(obj, path, "length", t.length) &&
          d.opt_string(obj, path, "description", t.description);
 }
 
-bool decode_grants(Decoder& d, object obj, const Path& path, Grants& g) {
+bool decode_grants(Decoder& d, const Fields& obj, const Path& path, Grants& g) {
   element value;
   bool present;
   object sub;
@@ -452,7 +536,7 @@ bool decode_grants(Decoder& d, object obj, const Path& path, Grants& g) {
   return true;
 }
 
-bool decode_payload(Decoder& d, object p, const Path& path, CredentialOffer& e) {
+bool decode_payload(Decoder& d, const Fields& p, const Path& path, CredentialOffer& e) {
   if (!d.req_string(p, path, "offer_id", e.offer_id) ||
       !d.req_string(p, path, "credential_issuer", e.credential_issuer) ||
       !d.req_string_array(p, path, "credential_configuration_ids",
@@ -472,32 +556,32 @@ bool decode_payload(Decoder& d, object p, const Path& path, CredentialOffer& e) 
   return d.opt_string(p, path, "credential_offer_uri", e.credential_offer_uri);
 }
 
-bool decode_payload(Decoder& d, object p, const Path& path, CredentialIssued& e) {
+bool decode_payload(Decoder& d, const Fields& p, const Path& path, CredentialIssued& e) {
   return d.req_string(p, path, "credential", e.credential) &&
          d.req_string(p, path, "credential_type", e.credential_type) &&
          d.opt_string(p, path, "notification_id", e.notification_id) &&
          d.opt_string(p, path, "transaction_id", e.transaction_id);
 }
 
-bool decode_payload(Decoder& d, object p, const Path& path, CredentialAcknowledged& e) {
+bool decode_payload(Decoder& d, const Fields& p, const Path& path, CredentialAcknowledged& e) {
   return d.req_string(p, path, "notification_id", e.notification_id) &&
          d.req_string(p, path, "event", e.event);
 }
 
-bool decode_payload(Decoder& d, object p, const Path& path, CredentialStored& e) {
+bool decode_payload(Decoder& d, const Fields& p, const Path& path, CredentialStored& e) {
   return d.req_string(p, path, "credential_id", e.credential_id) &&
          d.req_string(p, path, "credential_type", e.credential_type) &&
          d.req_string(p, path, "issuer", e.issuer) &&
          d.opt_string(p, path, "notification_id", e.notification_id);
 }
 
-bool decode_payload(Decoder& d, object p, const Path& path, CredentialDeleted& e) {
+bool decode_payload(Decoder& d, const Fields& p, const Path& path, CredentialDeleted& e) {
   return d.req_string(p, path, "credential_id", e.credential_id) &&
          d.req_string(p, path, "notification_id", e.notification_id) &&
          d.req_string(p, path, "event", e.event);
 }
 
-bool decode_payload(Decoder& d, object p, const Path& path, PresentationRequest& e) {
+bool decode_payload(Decoder& d, const Fields& p, const Path& path, PresentationRequest& e) {
   return d.req_string(p, path, "request_id", e.request_id) &&
          d.req_string(p, path, "dcql_query", e.dcql_query) &&
          d.req_string(p, path, "nonce", e.nonce) &&
@@ -505,7 +589,7 @@ bool decode_payload(Decoder& d, object p, const Path& path, PresentationRequest&
          d.opt_string(p, path, "response_uri", e.response_uri);
 }
 
-bool decode_payload(Decoder& d, object p, const Path& path, PresentationSubmitted& e) {
+bool decode_payload(Decoder& d, const Fields& p, const Path& path, PresentationSubmitted& e) {
   return d.req_string(p, path, "request_id", e.request_id) &&
          d.req_string(p, path, "presentation_submission_id", e.presentation_submission_id) &&
          d.req_string(p, path, "vp_token", e.vp_token);
@@ -545,7 +629,7 @@ bool decode_validation_status(Decoder& d, element value, const Path& path,
   return d.req_string(detail, ip, "reason", status.invalid_reason);
 }
 
-bool decode_payload(Decoder& d, object p, const Path& path, PresentationVerified& e) {
+bool decode_payload(Decoder& d, const Fields& p, const Path& path, PresentationVerified& e) {
   element value;
   return d.req_string(p, path, "request_id", e.request_id) &&
          d.req_string(p, path, "presentation_submission_id", e.presentation_submission_id) &&
@@ -555,13 +639,13 @@ bool decode_payload(Decoder& d, object p, const Path& path, PresentationVerified
          d.req_bool(p, path, "holder_binding_verified", e.holder_binding_verified);
 }
 
-bool decode_payload(Decoder& d, object p, const Path& path, KeyCreated& e) {
+bool decode_payload(Decoder& d, const Fields& p, const Path& path, KeyCreated& e) {
   return d.req_string(p, path, "key_id", e.key_id) && d.req_string(p, path, "kid", e.kid) &&
          d.req_string(p, path, "key_type", e.key_type) &&
          d.opt_string(p, path, "key_attestation", e.key_attestation);
 }
 
-bool decode_payload(Decoder& d, object p, const Path& path, KeyRotated& e) {
+bool decode_payload(Decoder& d, const Fields& p, const Path& path, KeyRotated& e) {
   return d.req_string(p, path, "old_key_id", e.old_key_id) &&
          d.req_string(p, path, "new_key_id", e.new_key_id) &&
          d.req_string(p, path, "new_kid", e.new_kid) &&
@@ -569,7 +653,7 @@ bool decode_payload(Decoder& d, object p, const Path& path, KeyRotated& e) {
          d.opt_string(p, path, "key_attestation", e.key_attestation);
 }
 
-bool decode_payload(Decoder& d, object p, const Path& path, KeyRevoked& e) {
+bool decode_payload(Decoder& d, const Fields& p, const Path& path, KeyRevoked& e) {
   return d.req_string(p, path, "key_id", e.key_id) && d.req_string(p, path, "kid", e.kid) &&
          d.req_string(p, path, "revocation_reason", e.revocation_reason);
 }
@@ -577,13 +661,14 @@ bool decode_payload(Decoder& d, object p, const Path& path, KeyRevoked& e) {
 // ---- dispatch by type ----------------------------------------------------------------------
 
 using DecodeResult = Result<WalletEvent, DecodeError>;
-using PayloadDecoder = DecodeResult (*)(Decoder&, object, const Path&);
+using PayloadDecoder = DecodeResult (*)(Decoder&, const Fields&, const Members&, const Path&);
 
 template <size_t I>
-DecodeResult decode_alternative(Decoder& d, object payload, const Path& path) {
+DecodeResult decode_alternative(Decoder& d, const Fields& payload, const Members& metadata,
+                                const Path& path) {
   WalletEvent event(std::in_place_index<I>);
   auto& typed = std::get<I>(event);
-  if (!decode_metadata(d, payload, path, typed.metadata) ||
+  if (!decode_metadata(d, payload, metadata, path, typed.metadata) ||
       !decode_payload(d, payload, path, typed)) {
     return d.take_error();
   }
@@ -593,7 +678,8 @@ DecodeResult decode_alternative(Decoder& d, object payload, const Path& path) {
 // check_event's counterpart: the same checks into a typed struct whose strings stay empty (the
 // Decoder does not keep them); the metadata is copied into `text`.
 using CheckResult = Result<CheckedEvent, DecodeError>;
-using PayloadChecker = CheckResult (*)(Decoder&, object, const Path&, std::string*);
+using PayloadChecker = CheckResult (*)(Decoder&, const Fields&, const Members&, const Path&,
+                                       std::string*);
 
 TextSpan append_text(std::string* text, std::string_view s) {
   const TextSpan span{text->size(), s.size()};
@@ -602,19 +688,25 @@ TextSpan append_text(std::string* text, std::string_view s) {
 }
 
 template <size_t I>
-CheckResult check_alternative(Decoder& d, object payload, const Path& path, std::string* text) {
+CheckResult check_alternative(Decoder& d, const Fields& payload, const Members& metadata,
+                              const Path& path, std::string* text) {
   std::variant_alternative_t<I, WalletEvent> typed;
   MetadataViews m;
-  if (!decode_metadata(d, payload, path, m) || !decode_payload(d, payload, path, typed)) {
+  if (!decode_metadata(d, payload, metadata, path, m) || !decode_payload(d, payload, path, typed)) {
     return d.take_error();
   }
   CheckedEvent out;
   out.type = static_cast<EventType>(I + 1);
   out.timestamp = m.timestamp;
   out.event_id = append_text(text, m.event_id);
-  const size_t at = text->size();
-  events_internal::append_timestamp(*text, m.timestamp);
-  out.timestamp_text = TextSpan{at, text->size() - at};
+  if (events_internal::is_canonical_utc(m.timestamp_text)) {
+    // Already as append_timestamp would write it (most producers emit UTC with Z).
+    out.timestamp_text = append_text(text, m.timestamp_text);
+  } else {
+    const size_t at = text->size();
+    events_internal::append_timestamp(*text, m.timestamp);
+    out.timestamp_text = TextSpan{at, text->size() - at};
+  }
   out.correlation_id = append_text(text, m.correlation_id);
   out.wallet_id = append_text(text, m.wallet_id);
   out.schema_version = append_text(text, m.schema_version);
@@ -686,7 +778,8 @@ namespace {
 // Everything before the type's own fields: size, syntax, structure, envelope, event_type and
 // payload. On success *type and *payload are set and nothing is returned.
 std::optional<DecodeError> open_record(std::string_view json, const DecodeLimits& limits,
-                                       Decoder& d, EventType* type, object* payload) {
+                                       Decoder& d, KeptMembers* kept, EventType* type,
+                                       object* payload) {
   if (json.size() > limits.max_bytes) {
     return DecodeError{DecodeErrorCode::kTooLarge, "",
                        "record is " + std::to_string(json.size()) + " bytes, the limit is " +
@@ -706,16 +799,17 @@ std::optional<DecodeError> open_record(std::string_view json, const DecodeLimits
   if (auto err = parser.parse(json.data(), json.size()).get(root)) return parse_error(err);
 
   const Path record;
-  if (!d.check_structure(root, record, 1, max_depth)) return d.take_error();
+  if (!d.check_structure(root, record, 1, max_depth, kept)) return d.take_error();
 
-  object envelope;
-  if (root.get_object().get(envelope) != simdjson::SUCCESS) {
+  object envelope_object;
+  if (root.get_object().get(envelope_object) != simdjson::SUCCESS) {
     return DecodeError{DecodeErrorCode::kNotAnObject, "", expected_got("object", root.type())};
   }
+  const Fields envelope(envelope_object, &kept->envelope);
 
   element value;
   std::string_view type_name;
-  if (envelope.at_key("event_type").get(value) != simdjson::SUCCESS || value.is_null()) {
+  if (!envelope.find("event_type", &value) || value.is_null()) {
     return DecodeError{DecodeErrorCode::kMissingEventType, "event_type", std::string(kMissing)};
   }
   if (value.get_string().get(type_name) != simdjson::SUCCESS) {
@@ -741,21 +835,25 @@ std::optional<DecodeError> open_record(std::string_view json, const DecodeLimits
 
 Result<WalletEvent, DecodeError> decode_event(std::string_view json, const DecodeLimits& limits) {
   Decoder d;
+  KeptMembers kept;
   EventType type;
   object payload;
-  if (auto error = open_record(json, limits, d, &type, &payload)) return std::move(*error);
+  if (auto error = open_record(json, limits, d, &kept, &type, &payload)) return std::move(*error);
   const Path record;
-  return kDecoders[static_cast<size_t>(type) - 1](d, payload, record.member("payload"));
+  return kDecoders[static_cast<size_t>(type) - 1](d, Fields(payload, &kept.payload), kept.metadata,
+                                                  record.member("payload"));
 }
 
 Result<CheckedEvent, DecodeError> check_event(std::string_view json, std::string* text,
                                               const DecodeLimits& limits) {
   Decoder d(/*keep_strings=*/false);
+  KeptMembers kept;
   EventType type;
   object payload;
-  if (auto error = open_record(json, limits, d, &type, &payload)) return std::move(*error);
+  if (auto error = open_record(json, limits, d, &kept, &type, &payload)) return std::move(*error);
   const Path record;
-  return kCheckers[static_cast<size_t>(type) - 1](d, payload, record.member("payload"), text);
+  return kCheckers[static_cast<size_t>(type) - 1](d, Fields(payload, &kept.payload), kept.metadata,
+                                                  record.member("payload"), text);
 }
 
 }  // namespace wallet_eventd

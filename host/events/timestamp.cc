@@ -150,6 +150,23 @@ void append_timestamp(std::string& out, Timestamp t) {
   out.append(buf, len);
 }
 
+bool is_canonical_utc(std::string_view text) {
+  // YYYY-MM-DDThh:mm:ss is 19 characters; a fraction adds a dot and 3, 6 or 9 digits.
+  const size_t n = text.size();
+  if (text[10] != 'T' || text[n - 1] != 'Z') return false;
+  switch (n) {
+    case 20:
+      return true;
+    case 24:  // .fff: append_timestamp writes no fraction for .000
+      return text.substr(20, 3) != "000";
+    case 27:  // .ffffff: it writes 3 digits when the last 3 are zero
+    case 30:  // .fffffffff: likewise 6
+      return text.substr(n - 4, 3) != "000";
+    default:
+      return false;
+  }
+}
+
 }  // namespace events_internal
 
 std::string format_timestamp(Timestamp t) {

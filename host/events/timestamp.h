@@ -23,6 +23,11 @@ TimestampStatus parse_rfc3339(std::string_view text, Timestamp* out);
 // Appends format_timestamp(t) to `out`.
 void append_timestamp(std::string& out, Timestamp t);
 
+// For a `text` that parse_rfc3339 accepted: true when format_timestamp of the parsed instant
+// is `text` itself (UTC with an upper-case T and Z, and the fewest exact fraction digits of
+// 0, 3, 6 or 9), so that the text can be kept instead of written again.
+bool is_canonical_utc(std::string_view text);
+
 }  // namespace wallet_eventd::events_internal
 
 #endif  // WALLET_EVENTD_EVENTS_TIMESTAMP_H_

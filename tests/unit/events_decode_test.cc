@@ -708,6 +708,46 @@ TEST(EventsDecode, IgnoresUnknownFieldsEverywhere) {
   EXPECT_EQ(decoded(j.dump()), decoded(golden("PresentationVerified.2")));
 }
 
+// The decoders find the envelope's, payload's and metadata's fields among the members the
+// structure walk kept; objects with more members than it keeps are read through simdjson. Both
+// ways must find the same fields, and only the record's own payload and metadata count.
+TEST(EventsDecode, ReadsObjectsOfAnySizeAndOnlyTheRecordsOwnPayloadAndMetadata) {
+  for (const char* type : {"CredentialOfferReceived", "PresentationVerified.2", "KeyRotated"}) {
+    SCOPED_TRACE(type);
+    const WalletEvent plain = decoded(golden(type));
+    for (int extra : {0, 5, 16, 17, 40}) {
+      SCOPED_TRACE(extra);
+      ojson j = golden_json(type);
+      for (int i = 0; i < extra; ++i) {
+        const std::string name = "x" + std::to_string(i);
+        j[name] = i;
+        j["payload"][name] = i;
+        j["payload"]["metadata"][name] = i;
+      }
+      EXPECT_EQ(decoded(j.dump()), plain);
+      // A missing field is reported the same way whichever way the object is read.
+      ojson missing = j;
+      missing["payload"]["metadata"].erase("wallet_id");
+      EXPECT_DECODE_ERROR(missing.dump(), Code::kMissingField,
+                          "payload.metadata.wallet_id: required field is missing");
+      // Duplicates are refused before any field is read, in large objects too.
+      std::string dup = j.dump();
+      dup.insert(dup.find("\"wallet_id\""), R"("wallet_id":"other",)");
+      EXPECT_DECODE_ERROR(dup, Code::kDuplicateKey, "payload.metadata.wallet_id: duplicate key");
+    }
+  }
+  // Members named payload and metadata elsewhere in the record are not the record's.
+  ojson j = golden_json("KeyRevoked");
+  const WalletEvent plain = decoded(j.dump());
+  ojson decoy = j["payload"];
+  decoy["metadata"]["wallet_id"] = "decoy";
+  j["wrapper"] = {{"payload", decoy}};
+  j["payload"]["nested"] = {{"metadata", decoy["metadata"]}};
+  j["payload"]["metadata"]["extension"] = {{"metadata", decoy["metadata"]}};
+  EXPECT_EQ(decoded(j.dump()), plain);
+  EXPECT_EQ(metadata_of(decoded(j.dump())).wallet_id, metadata_of(plain).wallet_id);
+}
+
 TEST(EventsDecode, AcceptsAnyCaseUuidAndKeepsIt) {
   ojson j = golden_json("CredentialStored");
   j["payload"]["metadata"]["event_id"] = "1F0E2D3C-4B5A-4978-8796-A5B4C3D2E105";

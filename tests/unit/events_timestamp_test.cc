@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "events/timestamp.h"
 #include "wallet_eventd/events.h"
 
 namespace wallet_eventd {
@@ -74,6 +75,34 @@ TEST(EventsTimestamp, RejectsWhatIsNotRfc3339OrNotRepresentable) {
   // An offset can bring an instant back into range.
   EXPECT_EQ(parse_timestamp("2262-04-12T00:47:16.854775807+01:00"),
             at(std::numeric_limits<int64_t>::max()));
+}
+
+// check_event keeps a received timestamp's text when is_canonical_utc says formatting it
+// again would give the same text; it must say so exactly then.
+TEST(EventsTimestamp, CanonicalUtcIsExactlyTheTextFormatWouldWrite) {
+  const char* const accepted[] = {
+      "2026-02-06T10:18:44Z",           "2026-02-06T10:18:44.250Z",
+      "2026-02-06T10:18:44.001Z",       "2026-02-06T10:18:44.000Z",
+      "2026-02-06T10:18:44.100Z",       "2026-02-06T10:18:44.5Z",
+      "2026-02-06T10:18:44.12Z",        "2026-02-06T10:18:44.1234Z",
+      "2026-02-06T10:18:44.000001Z",    "2026-02-06T10:18:44.000100Z",
+      "2026-02-06T10:18:44.500000Z",    "2026-02-06T10:18:44.000000Z",
+      "2026-02-06T10:18:44.123456789Z", "2026-02-06T10:18:44.123456000Z",
+      "2026-02-06T10:18:44.000000001Z", "2026-02-06T10:18:44.000000000Z",
+      "2026-02-06T10:18:44.120000000Z", "2026-02-06T10:18:44.1234567891Z",
+      "2026-02-06t10:18:44Z",           "2026-02-06T10:18:44z",
+      "2026-02-06T10:18:44+00:00",      "2026-02-06T10:18:44.250+01:00",
+      "1677-09-21T00:12:43.145224192Z", "2262-04-11T23:47:16.854775807Z",
+      "1970-01-01T00:00:00Z",           "1969-12-31T23:59:59.999Z",
+  };
+  for (const char* text : accepted) {
+    SCOPED_TRACE(text);
+    Timestamp t;
+    ASSERT_EQ(events_internal::parse_rfc3339(text, &t), events_internal::TimestampStatus::kOk);
+    EXPECT_EQ(events_internal::is_canonical_utc(text), format_timestamp(t) == text);
+  }
+  EXPECT_TRUE(events_internal::is_canonical_utc("2026-02-06T10:18:44.250Z"));
+  EXPECT_FALSE(events_internal::is_canonical_utc("2026-02-06T10:18:44.000Z"));
 }
 
 TEST(EventsTimestamp, FormatThenParseIsIdentity) {
