@@ -217,6 +217,22 @@ struct NoopPlugin {
 
 NoopPlugin* g_noop = nullptr;
 
+// What both noops are created with: counters written to `output`, no target, no latency.
+struct NoopConfig {
+  std::string output, json;
+  wep_instance_info info{};
+
+  explicit NoopConfig(const std::string& out)
+      : output(out), json("{\"output\": \"" + out + "\", \"expect\": 0}") {
+    info.struct_size = WEP_STRUCT_SIZE(wep_instance_info, topic_prefix);
+    info.host = &kHostApi;
+    info.instance_name = {"noop", 4};
+    info.config_json = {json.data(), json.size()};
+    info.state_dir = {"/tmp", 4};
+    info.topic_prefix = {"wallet", 6};
+  }
+};
+
 std::string load_noop(const std::string& path) {
   void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (h == nullptr) return std::string("dlopen: ") + dlerror();
@@ -227,16 +243,9 @@ std::string load_noop(const std::string& path) {
   auto* p = new NoopPlugin;
   p->desc = entry(&hi);
   p->output = "/tmp/micro_bench_noop." + std::to_string(getpid());
-  const std::string config = "{\"output\": \"" + p->output + "\", \"expect\": 0}";
-  wep_instance_info info{};
-  info.struct_size = WEP_STRUCT_SIZE(wep_instance_info, topic_prefix);
-  info.host = &kHostApi;
-  info.instance_name = {"noop", 4};
-  info.config_json = {config.data(), config.size()};
-  info.state_dir = {"/tmp", 4};
-  info.topic_prefix = {"wallet", 6};
+  const NoopConfig config(p->output);
   char err[1024] = {0};
-  if (p->desc->create(&info, &p->inst, err, sizeof err) != WEP_OK)
+  if (p->desc->create(&config.info, &p->inst, err, sizeof err) != WEP_OK)
     return std::string("noop create: ") + err;
   g_noop = p;
   return "";
@@ -339,23 +348,12 @@ void abi_call_only(benchmark::State& state, const std::vector<Golden>* golden) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * k));
 }
 
-// The same handler as noop.so's handle_batch, compiled into this binary and called directly
-// (no dlopen, no descriptor, no function pointer): the baseline for the crossing alone.
-struct DirectNoop {
-  long long count = 0;
-  int64_t first_ns = 0, last_ns = 0;
-  int latency = 0;
-};
-[[gnu::noinline]] int32_t direct_handle_batch(DirectNoop* inst, const wep_batch* batch) {
-  const int64_t now = std::chrono::system_clock::now().time_since_epoch().count();
-  if (inst->count == 0 && batch->count > 0) inst->first_ns = now;
-  for (size_t i = 0; i < batch->count; ++i) {
-    batch->results[i]->code = WEP_RESULT_DONE;
-    if (inst->latency) benchmark::DoNotOptimize(batch->events[i]->timestamp_unix_ns);
-    inst->count++;
-  }
-  inst->last_ns = now;
-  return WEP_OK;
+// noop.c compiled into this binary as well (bench/CMakeLists.txt: bench_noop_linked): the same
+// handle_batch as noop.so's, called directly, is the baseline for the crossing alone.
+extern "C" {
+int noop_linked_create(const wep_instance_info* info, wep_instance** out, char* err, size_t cap);
+int noop_linked_handle_batch(wep_instance* inst, const wep_batch* batch, char* err, size_t cap);
+void noop_linked_destroy(wep_instance* inst);
 }
 
 void direct_call_only(benchmark::State& state, const std::vector<Golden>* golden) {
@@ -363,19 +361,27 @@ void direct_call_only(benchmark::State& state, const std::vector<Golden>* golden
   const DispatchInput in = make_input(*golden, k);
   auto call = std::make_unique<HandlerCall>();
   fill_call(in, k, call.get());
-  DirectNoop inst;
+  const NoopConfig config("/tmp/micro_bench_noop_linked." + std::to_string(getpid()));
+  wep_instance* inst = nullptr;
+  char err[1024] = {0};
+  if (noop_linked_create(&config.info, &inst, err, sizeof err) != WEP_OK) {
+    state.SkipWithError((std::string("linked noop create: ") + err).c_str());
+    return;
+  }
   for (auto _ : state) {
     for (size_t j = 0; j < k; ++j) {
       call->results[j].code = WEP_RESULT_UNSET;
       call->results[j].message[0] = '\0';
     }
-    call->rc = direct_handle_batch(&inst, &call->batch);
+    call->rc = noop_linked_handle_batch(inst, &call->batch, call->err, sizeof call->err);
     size_t done = 0;
     for (size_t j = 0; j < k; ++j) done += call->results[j].code == WEP_RESULT_DONE;
     if (done != k) state.SkipWithError("not all done");
     benchmark::DoNotOptimize(done);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * k));
+  noop_linked_destroy(inst);
+  std::remove(config.output.c_str());
 }
 
 void direct_dispatch(benchmark::State& state, const std::vector<Golden>* golden) {

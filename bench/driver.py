@@ -1130,8 +1130,9 @@ def render(R, notes, analysis):
                "kept from batch to batch, the call into noop.so through its descriptor, the "
                "results read back; `direct_cpp`: a virtual C++ call with the same per-event "
                "work; `abi_call_only`: the views built once, only the call and reading the "
-               "results timed; `direct_call_only`: the same, calling noop's handler code linked "
-               "into the benchmark directly; `abi_worker_thread`: `abi` plus a hand-off to a "
+               "results timed; `direct_call_only`: the same, calling the same handler directly "
+               "(noop.c compiled into the benchmark too, so both sides run one source); "
+               "`abi_worker_thread`: `abi` plus a hand-off to a "
                "worker thread and back (mutex and condition variable, as the pipeline's "
                "HandlerRunner; the pipeline now overlaps it with reading the next batch)):\n")
     out.append("| batch | direct_cpp | abi | abi_call_only | direct_call_only | abi_worker_thread |")

@@ -26,7 +26,9 @@
  *
  * Config keys: output (required), expect, latency, latency_skip, latency_capacity, hold_file,
  * timing_skip.
- * Built only against wallet_event_plugin.h, as a vendor's plugin would be. */
+ * Built only against wallet_event_plugin.h, as a vendor's plugin would be. micro_bench also
+ * compiles this file into itself (WEP_NOOP_LINKED_IN) and calls the same handle_batch directly:
+ * the baseline of the ABI crossing is then this very code, not a copy of it. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -277,7 +279,25 @@ static const wep_plugin_descriptor descriptor = {
     NULL,
 };
 
+#ifdef WEP_NOOP_LINKED_IN
+/* Plain functions of the executable, called directly (no dlopen, descriptor or pointer). */
+int noop_linked_create(const wep_instance_info* info, wep_instance** out, char* err, size_t cap);
+int noop_linked_handle_batch(wep_instance* inst, const wep_batch* batch, char* err, size_t cap);
+void noop_linked_destroy(wep_instance* inst);
+const wep_plugin_descriptor* noop_linked_descriptor(void);
+
+int noop_linked_create(const wep_instance_info* info, wep_instance** out, char* err, size_t cap) {
+  return create(info, out, err, cap);
+}
+int noop_linked_handle_batch(wep_instance* inst, const wep_batch* batch, char* err, size_t cap) {
+  return handle_batch(inst, batch, err, cap);
+}
+void noop_linked_destroy(wep_instance* inst) { destroy(inst); }
+/* Not called: keeps the descriptor, and the hooks only it names, in use. */
+const wep_plugin_descriptor* noop_linked_descriptor(void) { return &descriptor; }
+#else
 WEP_PLUGIN_ENTRY {
   (void)host;
   return &descriptor;
 }
+#endif
