@@ -124,6 +124,9 @@ Result<std::unique_ptr<DemoFlow>> DemoFlow::start(const config::Config& config,
   if (config.demo.notification_address) {
     const auto& addr = *config.demo.notification_address;
     d->issuer_ = std::make_unique<httplib::Server>();
+    // stop() waits for idle keep-alive connections to time out (5 s by default), as the
+    // admin endpoint's does; the notification plugin keeps its connections open.
+    d->issuer_->set_keep_alive_timeout(1);
     d->issuer_->Post("/notification", [](const httplib::Request& req, httplib::Response& res) {
       auto body = nlohmann::json::parse(req.body, nullptr, false);
       const bool bearer = req.get_header_value("Authorization").rfind("Bearer ", 0) == 0;
@@ -199,9 +202,13 @@ void DemoFlow::report_audit_logs() {
 #endif
 }
 
-DemoFlow::~DemoFlow() {
+void DemoFlow::stop_publishing() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+}
+
+DemoFlow::~DemoFlow() {
+  stop_publishing();
   issuer_loop_.stop();
 }
 

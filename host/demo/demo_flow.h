@@ -30,7 +30,10 @@ class DemoFlow {
  public:
   static Result<std::unique_ptr<DemoFlow>> start(const config::Config& config,
                                                  const std::string& bootstrap);
-  ~DemoFlow();  // stops the generator and the issuer endpoint
+  // Stops publishing (idempotent); the issuer endpoint keeps answering, so that notifications
+  // of events already published still reach it while the instances finish.
+  void stop_publishing();
+  ~DemoFlow();  // stops publishing, then the issuer endpoint
 
  private:
   DemoFlow() = default;

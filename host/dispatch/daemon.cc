@@ -412,7 +412,9 @@ int Daemon::run(const RunOptions& options) {
                                       " ms); exiting without waiting for stuck handlers");
     std::_Exit(kExitFailure);
   }).detach();
-  if (demo_) demo_.reset();
+  // The demo stops publishing first; its issuer answers until the instances are gone, so that
+  // the notifications of batches still in flight reach it (and their connections close first).
+  if (demo_) demo_->stop_publishing();
   if (validator_) validator_->request_stop();
   for (auto& [n, i] : instances_)
     if (i.pipeline) i.pipeline->request_stop();
@@ -420,6 +422,7 @@ int Daemon::run(const RunOptions& options) {
   for (auto& [n, i] : instances_) stop_instance(i);
   instances_.clear();
   validator_.reset();
+  demo_.reset();
   if (producer_) {
     Status f = producer_->flush(std::chrono::milliseconds(config_.shutdown_timeout_ms));
     if (!f.ok()) warn("producer flush: " + f.message());
