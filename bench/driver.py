@@ -1118,11 +1118,10 @@ def render(R, notes, analysis):
                "cores to themselves: compare 1 with 2 daemons, not with the consume rows.\n")
     out.append("**Micro (Google Benchmark, `micro_bench`).** Decoding per event type "
                "(decode_compact: the record as producers write it):\n")
-    checks = mi.get("check") or {}
     out.append("| event type | ns per decode | MB/s | ns per check_event (no typed event built; "
                "what the pipelines run) |\n|---|---|---|---|")
     for name, (ns, bps) in sorted(mi["decode"].items()):
-        chk = f"{checks[name]:.0f}" if name in checks else "–"
+        chk = f"{check[name]:.0f}" if name in check else "–"
         out.append(f"| {name} | {ns:.0f} | {bps / 1e6:.0f} | {chk} |")
     out.append("")
     out.append("ABI dispatch, ns per event (`abi`: the views and result slots built by the "

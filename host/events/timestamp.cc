@@ -153,7 +153,7 @@ void append_timestamp(std::string& out, Timestamp t) {
 bool is_canonical_utc(std::string_view text) {
   // YYYY-MM-DDThh:mm:ss is 19 characters; a fraction adds a dot and 3, 6 or 9 digits.
   const size_t n = text.size();
-  if (text[10] != 'T' || text[n - 1] != 'Z') return false;
+  if (n < 20 || text[10] != 'T' || text[n - 1] != 'Z') return false;
   switch (n) {
     case 20:
       return true;
